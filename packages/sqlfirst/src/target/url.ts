@@ -1,0 +1,75 @@
+import { SqlfirstError } from '../errors.js';
+import { registerSecret } from './secrets.js';
+
+/** A PostgreSQL connection target, parsed once and checked. */
+export interface ConnectionTarget {
+  /** the URL as given, with credentials; never print it */
+  url: string;
+  user: string;
+  host: string;
+  port: number;
+  database: string;
+  sslmode: SslMode;
+}
+
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+/** Parses and validates a postgres:// URL; the password is registered for redaction. */
+export function parseTarget(url: string, what = 'database URL'): ConnectionTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new SqlfirstError(`The ${what} is not a valid URL; write it as postgres://user:password@host:5432/dbname.`);
+  }
+  if (parsed.password) registerSecret(parsed.password);
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new SqlfirstError(
+      `The ${what} ${maskUrl(url)} does not start with postgres://; write it as postgres://user:password@host:5432/dbname.`,
+    );
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!database) {
+    throw new SqlfirstError(`The ${what} ${maskUrl(url)} names no database; add one after the host, as in postgres://user@host:5432/dbname.`);
+  }
+  if (!parsed.hostname) {
+    throw new SqlfirstError(`The ${what} ${maskUrl(url)} names no host; write it as postgres://user:password@host:5432/dbname.`);
+  }
+  const sslmode = (parsed.searchParams.get('sslmode') ?? 'prefer') as SslMode;
+  if (!SSL_MODES.includes(sslmode)) {
+    throw new SqlfirstError(
+      `The ${what} ${maskUrl(url)} has an unknown sslmode "${sslmode}"; use one of ${SSL_MODES.join(', ')}.`,
+    );
+  }
+  return {
+    url,
+    user: decodeURIComponent(parsed.username),
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: parsed.port ? Number(parsed.port) : 5432,
+    database,
+    sslmode,
+  };
+}
+
+/** The URL with its password replaced by ****, safe to print. */
+export function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) {
+      registerSecret(parsed.password);
+      parsed.password = '****';
+    }
+    // URL encodes the mask; show it plainly
+    return parsed.toString().replace('%2A%2A%2A%2A', '****');
+  } catch {
+    return url.replace(/(:\/\/[^:@/\s]*:)[^@\s]*@/, '$1****@');
+  }
+}
+
+/** The same server and credentials, another database. */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  return parsed.toString();
+}
