@@ -46,3 +46,24 @@ export async function startTestServer(): Promise<TestServer> {
     },
   };
 }
+
+/**
+ * Makes the server check passwords on TCP for every user but the superuser
+ * `postgres` (which the tests use to set up), and creates `user` with
+ * `password` and CREATEDB (sqlfirst needs it for its shadow database).
+ */
+export async function requirePasswords(server: TestServer, user: string, password: string): Promise<void> {
+  const hba = path.join(server.dataDir, 'pg_hba.conf');
+  fs.writeFileSync(
+    hba,
+    ['host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', 'host all all ::1/128 scram-sha-256', ''].join('\n'),
+  );
+  const literal = `'${password.replace(/'/g, "''")}'`;
+  await server.query(server.url, `CREATE ROLE "${user}" LOGIN CREATEDB PASSWORD ${literal}`);
+  await server.query(server.url, 'SELECT pg_reload_conf()');
+}
+
+/** A URL for `user:password` on the test server's database `database`. */
+export function urlFor(server: TestServer, user: string, password: string, database: string): string {
+  return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/${encodeURIComponent(database)}?sslmode=disable`;
+}

@@ -1,0 +1,210 @@
+/**
+ * The schema engine: everything sqlfirst asks of @supabase/pg-delta goes
+ * through this module, so the engine can be swapped without touching the
+ * pipeline. Callers see our own types, never pg-delta's.
+ */
+import type { Pool } from 'pg';
+import {
+  apply as pgDeltaApply,
+  extract as pgDeltaExtract,
+  loadSqlFiles,
+  plan as pgDeltaPlan,
+  ShadowLoadError,
+  type Plan as PgDeltaPlan,
+  type Policy,
+} from '@supabase/pg-delta';
+
+/** A database's schema as the engine sees it; opaque to everyone else. */
+export interface SchemaState {
+  readonly facts: unknown;
+  readonly pgVersion: string;
+  /** the server's roles: cluster-wide, so referenced but never managed */
+  readonly roles: string[];
+}
+
+/** A schema object named by kind and qualified name, e.g. table public.orders. */
+export interface ObjectRef {
+  kind: string;
+  name: string;
+}
+
+export interface Change {
+  sql: string;
+  verb: 'create' | 'alter' | 'drop';
+  /** the statement destroys stored data (drop table/column, lossy type change, drop-and-recreate) */
+  dataLoss: boolean;
+  /** false for statements PostgreSQL cannot roll back with the rest (ALTER TYPE ... ADD VALUE) */
+  transactional: boolean;
+  /** objects this statement removes from the database */
+  drops: ObjectRef[];
+}
+
+/** An ordered list of changes from a current to a desired state. */
+export interface MigrationPlan {
+  changes: Change[];
+  /** identifies the current state the plan was made against */
+  sourceFingerprint: string;
+  /** identifies the desired state */
+  targetFingerprint: string;
+  readonly engine: PgDeltaPlan;
+}
+
+export interface SqlSource {
+  /** shown in errors, e.g. packages/database/schema.sql */
+  name: string;
+  sql: string;
+}
+
+export interface LoadFailure {
+  file: string;
+  message: string;
+}
+
+/** Reads the current schema of a database. */
+export async function readState(pool: Pool): Promise<SchemaState> {
+  const result = await pgDeltaExtract(pool);
+  return { facts: result.factBase, pgVersion: result.pgVersion, roles: await readRoles(pool) };
+}
+
+async function readRoles(pool: Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname NOT LIKE 'pg\\_%' ORDER BY 1");
+  return rows.map((r) => r.rolname);
+}
+
+/**
+ * Loads schema files into an empty shadow database and reads the result.
+ * A file that does not load throws LoadError with the engine's diagnostics.
+ */
+export async function loadState(sources: SqlSource[], shadow: Pool): Promise<SchemaState> {
+  try {
+    const result = await loadSqlFiles(sources, shadow, { strictDataStatements: true, strictFunctionBodies: true });
+    return { facts: result.factBase, pgVersion: result.pgVersion, roles: await readRoles(shadow) };
+  } catch (error) {
+    if (error instanceof ShadowLoadError) {
+      throw new LoadError(
+        error.details.filter((d) => d.severity === 'error').map((d) => splitFileMessage(d.message)),
+        error,
+      );
+    }
+    throw error;
+  }
+}
+
+/** pg-delta's diagnostics read "file.sql: message". */
+function splitFileMessage(message: string): LoadFailure {
+  const match = /^([^:\s][^:]*\.sql): (.*)$/s.exec(message);
+  return match ? { file: match[1], message: match[2] } : { file: '', message };
+}
+
+export class LoadError extends Error {
+  constructor(readonly failures: LoadFailure[], cause: unknown) {
+    super(failures.map((f) => f.message).join('; ') || 'the schema did not load', { cause });
+  }
+}
+
+/**
+ * The `public` schema exists in every database, and its owner and grants
+ * depend on how and by whom the database was created, not on schema.sql.
+ */
+const UNMANAGED: Policy = {
+  id: 'sqlfirst',
+  filter: [
+    { match: { all: [{ kind: 'acl' }, { target: { kind: 'schema', name: 'public' } }] }, action: 'exclude' },
+  ],
+};
+
+export interface PlanOptions {
+  /** the role applying the plan: objects it owns need no ALTER ... OWNER TO */
+  owner?: string;
+}
+
+/**
+ * The ordered changes that turn `current` into `desired`. Roles are
+ * cluster-wide and not managed here (database scope); ownership by the
+ * applying role is implicit.
+ */
+export function planChanges(current: SchemaState, desired: SchemaState, options: PlanOptions = {}): MigrationPlan {
+  const engine = pgDeltaPlan(current.facts as never, desired.facts as never, {
+    policy: { ...UNMANAGED, assumedRoles: current.roles },
+    scope: 'database',
+  });
+  return fromEngine(engine);
+}
+
+function fromEngine(engine: PgDeltaPlan): MigrationPlan {
+  return {
+    changes: engine.actions.map((action) => ({
+      sql: action.sql,
+      verb: action.verb,
+      dataLoss: action.dataLoss === 'destructive',
+      transactional: action.transactionality === 'transactional',
+      drops: action.verb === 'drop' ? action.destroys.flatMap(objectRef) : [],
+    })),
+    sourceFingerprint: engine.source.fingerprint,
+    targetFingerprint: engine.target.fingerprint,
+    engine,
+  };
+}
+
+const NAMED_KINDS = new Set(['schema', 'table', 'view', 'materializedView', 'sequence', 'index', 'type', 'domain', 'function', 'procedure', 'column', 'constraint', 'trigger']);
+
+function objectRef(id: unknown): ObjectRef[] {
+  const parts = id as { kind: string; schema?: string; table?: string; name?: string };
+  if (!NAMED_KINDS.has(parts.kind) || !parts.name) return [];
+  return [{ kind: parts.kind, name: [parts.schema, parts.table, parts.name].filter(Boolean).join('.') }];
+}
+
+/** The same plan without the changes at the given positions (skipped by policy). */
+export function withoutChanges(plan: MigrationPlan, skip: ReadonlySet<number>): MigrationPlan {
+  if (skip.size === 0) return plan;
+  const engine: PgDeltaPlan = { ...plan.engine, actions: plan.engine.actions.filter((_, i) => !skip.has(i)) };
+  return { ...fromEngine(engine), changes: plan.changes.filter((_, i) => !skip.has(i)) };
+}
+
+export interface ApplyOptions {
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  /** called before each statement runs */
+  onStatement?: (index: number, sql: string) => void;
+}
+
+export interface ApplyResult {
+  applied: number;
+}
+
+/**
+ * Applies a plan. The engine re-reads the target first and refuses a plan made
+ * against another state; transactional runs of statements commit together.
+ */
+export async function applyPlan(plan: MigrationPlan, pool: Pool, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const report = await pgDeltaApply(plan.engine, pool, {
+    lockTimeoutMs: options.lockTimeoutMs,
+    statementTimeoutMs: options.statementTimeoutMs,
+    onEvent: (event) => {
+      if (event.kind === 'actionStart') options.onStatement?.(event.actionIndex, event.sql);
+    },
+  });
+  if (report.status === 'applied') return { applied: report.appliedActions };
+  const error = report.error;
+  const committed = report.actionStatuses.filter((s) => s === 'applied').length;
+  throw new ApplyFailure(error?.message ?? 'unknown error', error?.sql ?? '', error?.actionIndex ?? -1, committed, report.actionStatuses.includes('inDoubt'));
+}
+
+export class ApplyFailure extends Error {
+  constructor(
+    readonly reason: string,
+    readonly sql: string,
+    readonly index: number,
+    /** statements committed before the failure (non-transactional steps) */
+    readonly committed: number,
+    readonly inDoubt: boolean,
+  ) {
+    super(reason);
+  }
+}
+
+/** Whether an engine error means the target changed between plan and apply. */
+export function isStalePlanError(error: unknown): boolean {
+  return error instanceof Error && /fingerprint/i.test(error.message);
+}
+

@@ -1,0 +1,135 @@
+/**
+ * What every command shares: where the target is (a URL or the embedded
+ * server), the connection check, and the plan from schema files to target.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { SqlfirstError } from '../errors.js';
+import { planChanges, readState, type MigrationPlan, type SchemaState } from '../engine/index.js';
+import { applyPolicy, type DiffPolicy, type SkippedChange } from '../policy/index.js';
+import type { Reporter } from '../report/index.js';
+import { createShadow, loadSchema, readSchemaFiles } from '../shadow/index.js';
+import { checkConnection, openPool, type ServerInfo } from '../target/connect.js';
+import { maskUrl, parseTarget, withDatabase, type ConnectionTarget } from '../target/url.js';
+
+/** Everything a command needs to know about where and what to apply. */
+export interface TargetSpec {
+  /** "local", "sandbox", … or undefined for ad-hoc --url use */
+  envName?: string;
+  configPath?: string;
+  /** undefined = the embedded database */
+  url?: string;
+  devUrl?: string;
+  schemaFiles: string[];
+  /** schemas the generated types cover; empty = those schema.sql uses */
+  schemas: string[];
+  policy: DiffPolicy;
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+export interface OpenTarget {
+  target: ConnectionTarget;
+  server: ServerInfo;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export const EMBEDDED_DATABASE = 'sqlfirst';
+
+/** The folder holding package.json with workspaces (or .git), where .sqlfirst/ lives. */
+export function repositoryRoot(from = process.cwd()): string {
+  let dir = path.resolve(from);
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg) && /"workspaces"/.test(fs.readFileSync(pkg, 'utf8'))) return dir;
+    if (fs.existsSync(path.join(dir, '.git'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.resolve(from);
+    dir = parent;
+  }
+}
+
+/** Connects to the target, starting the embedded server first when no URL is configured. */
+export async function openTarget(spec: TargetSpec, reporter: Reporter): Promise<OpenTarget> {
+  if (spec.url) {
+    const target = parseTarget(spec.url);
+    reporter.header('', { Target: maskUrl(target.url) });
+    const server = await reporter.step('connect', () => checkConnection(target, { connectTimeoutMs: spec.connectTimeoutMs }), (s) => `PostgreSQL ${s.version}`);
+    return { target, server, embedded: false, close: async () => {} };
+  }
+  const dataDir = path.join(repositoryRoot(), '.sqlfirst', 'postgres');
+  reporter.line(`No database configured: using the embedded PostgreSQL in ${path.relative(process.cwd(), dataDir) || dataDir}.`);
+  const { startEmbeddedServer } = await import('../embedded/server.js');
+  const embedded = await reporter.step('start embedded', () => startEmbeddedServer(dataDir));
+  try {
+    const admin = openPool(parseTarget(embedded.url));
+    try {
+      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
+      if (!rowCount) await admin.query(`CREATE DATABASE "${EMBEDDED_DATABASE}"`);
+    } finally {
+      await admin.end();
+    }
+    const target = parseTarget(withDatabase(embedded.url, EMBEDDED_DATABASE));
+    reporter.header('', { Target: maskUrl(target.url) });
+    const server = await reporter.step('connect', () => checkConnection(target), (s) => `PostgreSQL ${s.version}`);
+    return { target, server, embedded: true, close: () => embedded.stop() };
+  } catch (error) {
+    await embedded.stop();
+    throw error;
+  }
+}
+
+export interface PreparedPlan {
+  /** what may run, after the environment's policy */
+  plan: MigrationPlan;
+  skipped: SkippedChange[];
+  desired: SchemaState;
+}
+
+/** Loads the schema into a shadow, reads the target and plans, with the policy applied. */
+export async function preparePlan(spec: TargetSpec, open: OpenTarget, reporter: Reporter): Promise<PreparedPlan> {
+  const files = await readSchemaFiles(spec.schemaFiles);
+  const desired = await reporter.step(
+    'load schema',
+    () => loadIntoShadow(spec, open, files),
+    () => files.map((f) => f.name).join(', '),
+  );
+  return planAgainst(desired, open, spec.policy, reporter, 'plan');
+}
+
+async function loadIntoShadow(spec: TargetSpec, open: OpenTarget, files: Awaited<ReturnType<typeof readSchemaFiles>>): Promise<SchemaState> {
+  const server = spec.devUrl ? parseTarget(spec.devUrl, '--dev-url') : open.target;
+  if (spec.devUrl) {
+    const dev = await checkConnection(server, { connectTimeoutMs: spec.connectTimeoutMs });
+    if (Math.floor(dev.versionNum / 10000) !== Math.floor(open.server.versionNum / 10000)) {
+      throw new SqlfirstError(
+        `The dev database ${maskUrl(server.url)} runs PostgreSQL ${dev.version} but the target runs ${open.server.version}; a shadow on another major version gives spurious differences, so use a dev server of the same major version.`,
+        { step: 'load schema' },
+      );
+    }
+  }
+  const shadow = await createShadow(server, spec.connectTimeoutMs);
+  try {
+    return await loadSchema(files, shadow);
+  } finally {
+    await shadow.drop();
+  }
+}
+
+/** Reads the target and plans the changes to `desired`, applying the policy. */
+export async function planAgainst(desired: SchemaState, open: OpenTarget, policy: DiffPolicy, reporter: Reporter, step: string): Promise<PreparedPlan> {
+  const pool = openPool(open.target);
+  try {
+    const current = await reporter.step('read target', () => readState(pool));
+    const result = await reporter.step(
+      step,
+      async () => applyPolicy(planChanges(current, desired, { owner: open.target.user }), policy),
+      (r) => `${r.plan.changes.length} statement(s)${r.skipped.length ? `, ${r.skipped.length} skipped by policy` : ''}`,
+    );
+    return { ...result, desired };
+  } finally {
+    await pool.end();
+  }
+}
