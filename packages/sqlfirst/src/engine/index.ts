@@ -12,6 +12,7 @@ import {
   ShadowLoadError,
   type Plan as PgDeltaPlan,
   type Policy,
+  type FactBase,
 } from '@supabase/pg-delta';
 
 /** A database's schema as the engine sees it; opaque to everyone else. */
@@ -152,6 +153,12 @@ function objectRef(id: unknown): ObjectRef[] {
   const parts = id as { kind: string; schema?: string; table?: string; name?: string };
   if (!NAMED_KINDS.has(parts.kind) || !parts.name) return [];
   return [{ kind: parts.kind, name: [parts.schema, parts.table, parts.name].filter(Boolean).join('.') }];
+}
+
+/** The schemas a state contains, e.g. the ones schema.sql creates or uses. */
+export function schemasOf(state: SchemaState): string[] {
+  const facts = (state.facts as FactBase).facts();
+  return [...new Set(facts.filter((f) => f.id.kind === 'schema').map((f) => (f.id as { name: string }).name))].sort();
 }
 
 /** The same plan without the changes at the given positions (skipped by policy). */

@@ -4,6 +4,7 @@ import { applyPlan, ApplyFailure, isStalePlanError } from '../engine/index.js';
 import { checkDataLoss } from '../policy/index.js';
 import { describeSummary, type Reporter } from '../report/index.js';
 import { openPool } from '../target/connect.js';
+import type { SchemaState } from '../engine/index.js';
 import { openTarget, planAgainst, preparePlan, type OpenTarget, type TargetSpec } from './session.js';
 
 export interface PlanRequest extends TargetSpec {
@@ -35,8 +36,10 @@ export interface ApplyRequest extends TargetSpec {
 }
 
 export interface ApplyOutcome {
-  applied: number;
-  open: OpenTarget;
+  /** statements applied */
+  count: number;
+  /** the state schema.sql describes */
+  desired: SchemaState;
 }
 
 /** Makes the target match the schema files. Returns the process exit code. */
@@ -51,18 +54,23 @@ export async function runApply(request: ApplyRequest, reporter: Reporter): Promi
   }
 }
 
-/** The apply pipeline on an already open target: plan, policy, approval, apply, verify. */
-export async function applyToOpenTarget(request: ApplyRequest, open: OpenTarget, reporter: Reporter): Promise<number> {
+/**
+ * The apply pipeline on an already open target: plan, policy, approval, apply,
+ * verify. `announce` prints the final line (off when more steps follow).
+ */
+export async function applyToOpenTarget(request: ApplyRequest, open: OpenTarget, reporter: Reporter, { announce = true } = {}): Promise<ApplyOutcome> {
   const { plan, skipped, desired } = await preparePlan(request, open, reporter);
   const summary = reporter.plan(plan, skipped);
+  const finish = (count: number, message: string): ApplyOutcome => {
+    if (announce) reporter.success(message);
+    return { count, desired };
+  };
   if (plan.changes.length === 0) {
-    reporter.success(skipped.length ? `Nothing to apply; ${skipped.length} change(s) skipped by policy.` : 'Nothing to apply: the database already matches the schema.');
-    return 0;
+    return finish(0, skipped.length ? `Nothing to apply; ${skipped.length} change(s) skipped by policy.` : 'Nothing to apply: the database already matches the schema.');
   }
   checkDataLoss(plan, request.allowDataLoss ?? false);
   if (request.dryRun) {
-    reporter.success(`Dry run: ${plan.changes.length} statement(s) would be applied; nothing was changed.`);
-    return 0;
+    return finish(0, `Dry run: ${plan.changes.length} statement(s) would be applied; nothing was changed.`);
   }
   await approve(request, open, reporter);
   const pool = openPool(open.target, { connectTimeoutMs: request.connectTimeoutMs });
@@ -78,8 +86,7 @@ export async function applyToOpenTarget(request: ApplyRequest, open: OpenTarget,
       { step: 'verify' },
     );
   }
-  reporter.success(`Applied ${plan.changes.length} statement(s) (${describeSummary(summary)}); the database matches the schema.`);
-  return plan.changes.length;
+  return finish(plan.changes.length, `Applied ${plan.changes.length} statement(s) (${describeSummary(summary)}); the database matches the schema.`);
 }
 
 function printHeader(title: string, request: TargetSpec, reporter: Reporter): void {

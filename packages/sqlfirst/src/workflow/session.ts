@@ -90,32 +90,44 @@ export interface PreparedPlan {
 
 /** Loads the schema into a shadow, reads the target and plans, with the policy applied. */
 export async function preparePlan(spec: TargetSpec, open: OpenTarget, reporter: Reporter): Promise<PreparedPlan> {
-  const files = await readSchemaFiles(spec.schemaFiles);
-  const desired = await reporter.step(
-    'load schema',
-    () => loadIntoShadow(spec, open, files),
-    () => files.map((f) => f.name).join(', '),
-  );
+  const desired = await loadDesired(spec, open, reporter);
   return planAgainst(desired, open, spec.policy, reporter, 'plan');
 }
 
-async function loadIntoShadow(spec: TargetSpec, open: OpenTarget, files: Awaited<ReturnType<typeof readSchemaFiles>>): Promise<SchemaState> {
-  const server = spec.devUrl ? parseTarget(spec.devUrl, '--dev-url') : open.target;
-  if (spec.devUrl) {
-    const dev = await checkConnection(server, { connectTimeoutMs: spec.connectTimeoutMs });
-    if (Math.floor(dev.versionNum / 10000) !== Math.floor(open.server.versionNum / 10000)) {
-      throw new SqlfirstError(
-        `The dev database ${maskUrl(server.url)} runs PostgreSQL ${dev.version} but the target runs ${open.server.version}; a shadow on another major version gives spurious differences, so use a dev server of the same major version.`,
-        { step: 'load schema' },
-      );
-    }
-  }
+/**
+ * Reads schema.sql into a fresh shadow database and returns its state. `use`
+ * runs while the shadow still holds exactly schema.sql (to pull types from it);
+ * the shadow is dropped afterwards whatever happens.
+ */
+export async function loadDesired(
+  spec: TargetSpec,
+  open: OpenTarget,
+  reporter: Reporter,
+  use?: (shadow: ConnectionTarget, desired: SchemaState) => Promise<void>,
+): Promise<SchemaState> {
+  const files = await readSchemaFiles(spec.schemaFiles);
+  const server = spec.devUrl ? await devServer(spec, open) : open.target;
   const shadow = await createShadow(server, spec.connectTimeoutMs);
   try {
-    return await loadSchema(files, shadow);
+    const desired = await reporter.step('load schema', () => loadSchema(files, shadow), () => files.map((f) => f.name).join(', '));
+    await use?.(shadow.target, desired);
+    return desired;
   } finally {
     await shadow.drop();
   }
+}
+
+/** --dev-url, checked to run the target's major version. */
+async function devServer(spec: TargetSpec, open: OpenTarget): Promise<ConnectionTarget> {
+  const server = parseTarget(spec.devUrl!, '--dev-url');
+  const dev = await checkConnection(server, { connectTimeoutMs: spec.connectTimeoutMs });
+  if (Math.floor(dev.versionNum / 10000) !== Math.floor(open.server.versionNum / 10000)) {
+    throw new SqlfirstError(
+      `The dev database ${maskUrl(server.url)} runs PostgreSQL ${dev.version} but the target runs ${open.server.version}; a shadow on another major version gives spurious differences, so use a dev server of the same major version.`,
+      { step: 'load schema' },
+    );
+  }
+  return server;
 }
 
 /** Reads the target and plans the changes to `desired`, applying the policy. */

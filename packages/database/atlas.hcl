@@ -1,0 +1,71 @@
+# Environments for schema.sql, read by sqlfirst (npm run db:sync, db:apply) and by the Atlas CLI.
+#
+# Credentials come from environment variables (on Windows, your user environment variables,
+# read at run time). Never write them here or in a .env file. urlescape() keeps a user name
+# or password with @ : / % # ? or spaces from breaking the URL.
+#
+# The Atlas CLI needs a dev database for SQL schema files: pass --dev-url
+# docker://postgres/<major>/dev matching the server. sqlfirst makes its own shadow database.
+
+variable "sandbox_database" {
+  type    = string
+  default = "livermore"
+}
+
+variable "production_database" {
+  type    = string
+  default = "livermore"
+}
+
+locals {
+  # the schemas sqlfirst and Atlas manage; anything else in the database is left alone
+  schemas = ["public", "audit"]
+
+  local_url      = "postgres://${urlescape(getenv("DATABASE_LIVERMORE_USERNAME"))}:${urlescape(getenv("DATABASE_LIVERMORE_PASSWORD"))}@${getenv("DATABASE_HOST")}:${getenv("DATABASE_PORT")}/${getenv("LIVERMORE_DATABASE_NAME")}?sslmode=disable"
+  sandbox_url    = "postgres://${urlescape(getenv("PG_SANDBOX_USER"))}:${urlescape(getenv("PG_SANDBOX_PASSWORD"))}@${getenv("PG_SANDBOX_HOST")}:5432/${var.sandbox_database}?sslmode=require"
+  production_url = "postgres://${urlescape(getenv("PG_PRODUCTION_USER"))}:${urlescape(getenv("PG_PRODUCTION_PASSWORD"))}@${getenv("PG_PRODUCTION_HOST")}:5432/${var.production_database}?sslmode=require"
+}
+
+# The developer's database. With none of its variables set, sqlfirst uses its embedded PostgreSQL.
+env "local" {
+  src     = "file://schema.sql"
+  url     = local.local_url
+  schemas = local.schemas
+
+  diff {
+    skip {
+      drop_schema = true
+    }
+  }
+}
+
+# Azure PostgreSQL sandbox (scripts/apply-schema-sandbox).
+env "sandbox" {
+  src               = "file://schema.sql"
+  url               = local.sandbox_url
+  schemas           = local.schemas
+  lock_timeout      = "5s"
+  statement_timeout = "5m"
+
+  diff {
+    skip {
+      drop_schema = true
+    }
+  }
+}
+
+# Production: never drops a schema or a table.
+env "production" {
+  src               = "file://schema.sql"
+  url               = local.production_url
+  schemas           = local.schemas
+  lock_timeout      = "5s"
+  statement_timeout = "5m"
+
+  diff {
+    skip {
+      drop_schema = true
+      drop_table  = true
+    }
+  }
+}

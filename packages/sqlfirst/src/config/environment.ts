@@ -1,0 +1,264 @@
+/**
+ * The config stage: read atlas.hcl (the file the Atlas CLI reads too) and produce the one
+ * typed Environment a run needs, with credentials from the environment variables.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SqlfirstError } from '../errors.js';
+import { registerSecret } from '../target/secrets.js';
+import { Credentials, defaultUserEnvironment, type ProcessEnvironment, type UserEnvironment } from './credentials.js';
+import { AtlasDocument, type Block, type Reads } from './document.js';
+import type { Value } from './expressions.js';
+import { displayPath, parseHcl, SourceText } from './hcl.js';
+
+export interface DiffPolicy {
+  skipDropSchema: boolean;
+  skipDropTable: boolean;
+}
+
+export interface Environment {
+  /** the env block's name */
+  name: string;
+  /** absolute path of atlas.hcl */
+  configPath: string;
+  /** target URL with credentials (never print it unmasked); undefined = use the embedded database */
+  url?: string;
+  /** `dev` attribute; a `docker://` dev URL is ignored (undefined): sqlfirst makes its own shadow database */
+  devUrl?: string;
+  /** absolute paths of the schema files from `src`; [] when the env has no src */
+  schemaFiles: string[];
+  /** the `schemas = [...]` attribute if present, else [] */
+  schemas: string[];
+  /** from diff { skip { drop_schema = true  drop_table = true } } */
+  policy: DiffPolicy;
+  /** env attributes lock_timeout / statement_timeout ("500ms", "5s", "2m") in milliseconds */
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+}
+
+export interface LoadEnvironmentOptions {
+  configPath: string;
+  envName: string;
+  /** from --var key=value */
+  vars?: Record<string, string>;
+  /** defaults to process.env */
+  env?: ProcessEnvironment;
+  /** the Windows user environment (HKCU\Environment); defaults to reading the registry on win32, {} elsewhere */
+  userEnvironment?: UserEnvironment;
+}
+
+/** The env without a configured database may fall back to the embedded one. */
+const EMBEDDED_FALLBACK_ENV = 'local';
+
+export async function loadEnvironment(options: LoadEnvironmentOptions): Promise<Environment> {
+  const configPath = path.resolve(options.configPath);
+  const source = new SourceText(configPath, readConfig(configPath));
+  const env = options.env ?? process.env;
+  const credentials = new Credentials(env, options.userEnvironment ?? defaultUserEnvironment(env));
+  const document = new AtlasDocument(await parseHcl(source), source, options.vars ?? {}, credentials);
+  return new EnvironmentReader(document, options.envName).read(configPath);
+}
+
+function readConfig(configPath: string): string {
+  try {
+    return fs.readFileSync(configPath, 'utf8');
+  } catch (error) {
+    throw new SqlfirstError(`Cannot read the config file ${displayPath(configPath)}; check that it exists or pass --config PATH.`, {
+      cause: error,
+      step: 'config',
+    });
+  }
+}
+
+/**
+ * Reads one env block in two passes: evaluate every attribute it uses (recording the
+ * variables they read), report all missing variables at once, and only then interpret the
+ * values, so an unset variable never surfaces as a confusing "" somewhere else.
+ */
+class EnvironmentReader {
+  private readonly block: Block;
+  /** variables read by every attribute but url, which the local env may leave unset */
+  private readonly reads: Reads = new Map();
+  private readonly urlReads: Reads = new Map();
+
+  constructor(
+    private readonly document: AtlasDocument,
+    private readonly name: string,
+  ) {
+    this.block = document.env(name);
+  }
+
+  read(configPath: string): Environment {
+    const url = this.string(this.block, 'url', this.urlReads);
+    const devUrl = this.string(this.block, 'dev');
+    const sources = this.stringList('src');
+    const schemas = this.stringList('schemas') ?? [];
+    const diff = this.document.child(this.block, 'diff');
+    const skip = diff && this.document.child(diff, 'skip');
+    const dropSchema = skip && this.document.attribute(skip, 'drop_schema', this.reads);
+    const dropTable = skip && this.document.attribute(skip, 'drop_table', this.reads);
+    const lockTimeout = this.string(this.block, 'lock_timeout');
+    const statementTimeout = this.string(this.block, 'statement_timeout');
+    const embedded = this.checkVariables();
+    return {
+      name: this.name,
+      configPath,
+      url: embedded ? undefined : this.requireUrl(url),
+      devUrl: devUrl?.startsWith('docker://') ? undefined : withSecretRegistered(devUrl),
+      schemaFiles: sources ? this.schemaFiles(sources, path.dirname(configPath)) : [],
+      schemas,
+      policy: {
+        skipDropSchema: this.boolean(skip, 'drop_schema', dropSchema),
+        skipDropTable: this.boolean(skip, 'drop_table', dropTable),
+      },
+      lockTimeoutMs: this.duration('lock_timeout', lockTimeout),
+      statementTimeoutMs: this.duration('statement_timeout', statementTimeout),
+    };
+  }
+
+  /** Throws one error naming every unset variable; true when the local env's url is wholly unset. */
+  private checkVariables(): boolean {
+    const urlMissing = missingNames(this.urlReads);
+    const embedded = this.name === EMBEDDED_FALLBACK_ENV && this.urlReads.size > 0 && urlMissing.length === this.urlReads.size;
+    const missing = [...new Set([...(embedded ? [] : urlMissing), ...missingNames(this.reads)])];
+    if (missing.length > 0) throw missingVariablesError(this.name, missing);
+    return embedded;
+  }
+
+  private requireUrl(url: string | undefined): string | undefined {
+    if (url === undefined && this.name !== EMBEDDED_FALLBACK_ENV) {
+      throw this.document.error(this.block.line, `environment "${this.name}" has no url; add url = "postgres://..." to it`);
+    }
+    return withSecretRegistered(url);
+  }
+
+  private schemaFiles(sources: string[], configDir: string): string[] {
+    return sources.flatMap((source) => {
+      if (!source.startsWith('file://')) {
+        throw this.problem(this.block, 'src', `src "${source}" is not a file:// URL; sqlfirst reads SQL schema files, as in src = "file://schema.sql"`);
+      }
+      const rest = source.slice('file://'.length);
+      const target = rest.startsWith('/') ? fileURLToPath(source) : path.resolve(configDir, rest);
+      return this.sqlFiles(target, source);
+    });
+  }
+
+  /** A .sql file, or a directory's .sql files sorted by name. */
+  private sqlFiles(target: string, source: string): string[] {
+    const problem = (message: string) => this.problem(this.block, 'src', `src "${source}" ${message}`);
+    const stat = fs.statSync(target, { throwIfNoEntry: false });
+    if (!stat) throw problem(`does not exist (${target}); create it or fix src`);
+    if (!stat.isDirectory()) {
+      if (!target.toLowerCase().endsWith('.sql')) throw problem('is not a .sql file; sqlfirst reads SQL schema files only');
+      return [target];
+    }
+    const files = fs.readdirSync(target).filter((file) => file.toLowerCase().endsWith('.sql')).sort();
+    if (files.length === 0) throw problem('is a directory with no .sql files; add the schema files or fix src');
+    return files.map((file) => path.join(target, file));
+  }
+
+  private duration(name: string, text: string | undefined): number | undefined {
+    if (text === undefined) return undefined;
+    const ms = parseDuration(text);
+    if (ms === undefined) throw this.problem(this.block, name, `${name} "${text}" is not a duration; write it like "500ms", "5s" or "2m"`);
+    return ms;
+  }
+
+  private boolean(block: Block | undefined, name: string, value: Value | undefined): boolean {
+    if (!block || value === undefined) return false;
+    // a --var value arrives as a string, as HCL's own conversion allows
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    throw this.problem(block, name, `${name} must be true or false`);
+  }
+
+  private string(block: Block, name: string, reads = this.reads): string | undefined {
+    const value = this.document.attribute(block, name, reads);
+    if (value === undefined || typeof value === 'string') return value;
+    throw this.problem(block, name, `${name} must be a string`);
+  }
+
+  private stringList(name: string): string[] | undefined {
+    const value = this.document.attribute(this.block, name, this.reads);
+    if (value === undefined) return undefined;
+    const list = Array.isArray(value) ? value : [value];
+    if (list.every((item): item is string => typeof item === 'string')) return list;
+    throw this.problem(this.block, name, `${name} must be a string or a list of strings`);
+  }
+
+  private problem(block: Block, name: string, message: string): SqlfirstError {
+    return this.document.error(this.document.source.lineOfAttribute(name, block.line) ?? block.line, message);
+  }
+}
+
+function missingNames(reads: Reads): string[] {
+  return [...reads].filter(([, set]) => !set).map(([name]) => name);
+}
+
+function missingVariablesError(envName: string, names: string[]): SqlfirstError {
+  const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  const [verb, pronoun] = names.length === 1 ? ['is', 'it'] : ['are', 'them'];
+  return new SqlfirstError(
+    `Environment "${envName}" needs ${list}, which ${verb} not set; set ${pronoun} in your environment (on Windows: your user environment variables) and run again.`,
+    { step: 'config' },
+  );
+}
+
+/** The URL's password joins the secrets, so it is masked wherever it is printed. */
+function withSecretRegistered(url: string | undefined): string | undefined {
+  if (url && URL.canParse(url)) registerSecret(new URL(url).password);
+  return url;
+}
+
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go-style durations ("500ms", "5s", "2m", "1m30s") in whole milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  if (!/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(text)) return undefined;
+  let ms = 0;
+  for (const [, amount, unit] of text.matchAll(DURATION_PART)) ms += Number(amount) * UNIT_MS[unit];
+  return Math.round(ms);
+}
+
+/** ["k=v", "a=b=c"] → { k: "v", a: "b=c" }; the value is everything after the first "=". */
+export function parseVarFlags(flags: string[]): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const flag of flags) {
+    const separator = flag.indexOf('=');
+    // a flag that starts with "=" is not echoed: what follows may be a password
+    if (separator <= 0) {
+      const shown = separator === 0 ? '' : ` ${flag}`;
+      throw new SqlfirstError(`--var${shown} is not of the form name=value; write it as --var ${shown.trim() || 'name'}=value.`, { step: 'config' });
+    }
+    vars[flag.slice(0, separator)] = flag.slice(separator + 1);
+  }
+  return vars;
+}
+
+/**
+ * The explicit --config path, else ./atlas.hcl, else packages/database/atlas.hcl under the
+ * nearest ancestor folder whose package.json has "workspaces"; undefined when none exists.
+ */
+export function findConfigFile(cwd: string, explicit?: string): string | undefined {
+  const candidates = explicit
+    ? [path.resolve(cwd, explicit)]
+    : [path.resolve(cwd, 'atlas.hcl'), ...workspaceConfig(cwd)];
+  return candidates.find((file) => fs.existsSync(file));
+}
+
+function workspaceConfig(cwd: string): string[] {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    if (hasWorkspaces(path.join(dir, 'package.json'))) return [path.join(dir, 'packages', 'database', 'atlas.hcl')];
+    if (path.dirname(dir) === dir) return [];
+  }
+}
+
+function hasWorkspaces(packageJson: string): boolean {
+  try {
+    return 'workspaces' in JSON.parse(fs.readFileSync(packageJson, 'utf8'));
+  } catch {
+    return false;
+  }
+}

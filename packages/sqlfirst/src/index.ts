@@ -1,0 +1,8 @@
+/** The sqlfirst library: the workflows and the types that connect them. */
+export { runPlan, runApply, applyToOpenTarget, type PlanRequest, type ApplyRequest } from './workflow/migrate.js';
+export { runSync, runTypes, type SyncRequest } from './workflow/sync.js';
+export { resolveSpec, type TargetFlags } from './workflow/spec.js';
+export type { TargetSpec } from './workflow/session.js';
+export { Reporter } from './report/index.js';
+export { SqlfirstError } from './errors.js';
+export { maskUrl } from './target/url.js';

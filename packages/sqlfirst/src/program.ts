@@ -1,0 +1,127 @@
+/**
+ * The sqlfirst command line: parses arguments and calls a workflow. Workflows
+ * are imported only when their command runs, so --help and --version stay fast.
+ * The `sqlfirst` bin and the scripts in scripts/ both call `main`.
+ */
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+
+const program = new Command('sqlfirst')
+  .description('Make a PostgreSQL database match schema.sql, declaratively, and keep Drizzle types in step.')
+  .version(packageVersion(), '-v, --version')
+  .showHelpAfterError('(run sqlfirst --help for usage)');
+
+function withTargetOptions(command: Command): Command {
+  return command
+    .option('--env <name>', 'environment from atlas.hcl (local, sandbox, production)')
+    .option('--config <path>', 'atlas.hcl to read (default: ./atlas.hcl or packages/database/atlas.hcl)')
+    .option('--var <key=value>', 'set an atlas.hcl variable (repeatable)', collect, [])
+    .option('-u, --url <url>', 'target database URL (default: the environment, else the embedded database)')
+    .option('--to <file...>', 'desired schema file(s), e.g. file://schema.sql')
+    .option('--dev-url <url>', 'server for the shadow database (default: the target server)')
+    .option('--connect-timeout <seconds>', 'give up connecting after this long (default 10)')
+    .option('--json', 'print one machine-readable result')
+    .option('--verbose', 'show each statement and error details');
+}
+
+withTargetOptions(program.command('plan'))
+  .description('show what apply would change, and change nothing')
+  .option('--exit-code', 'exit 2 when changes are pending, 0 when none')
+  .action(async (options) => {
+    await run(options, async (spec, reporter) => {
+      const { runPlan } = await import('./workflow/migrate.js');
+      return runPlan({ ...spec, exitCode: options.exitCode }, reporter);
+    });
+  });
+
+withTargetOptions(program.command('apply'))
+  .description('make the target database match the schema')
+  .option('--dry-run', 'show the plan and stop')
+  .option('--auto-approve', 'apply without asking')
+  .option('--allow-data-loss', 'allow statements that drop tables, columns or data')
+  .action(async (options) => {
+    await run(options, async (spec, reporter) => {
+      const { runApply } = await import('./workflow/migrate.js');
+      return runApply(
+        { ...spec, dryRun: options.dryRun, autoApprove: options.autoApprove, allowDataLoss: options.allowDataLoss, confirm: terminalConfirm(options.json) },
+        reporter,
+      );
+    });
+  });
+
+withTargetOptions(program.command('sync'))
+  .description('apply schema.sql (no confirmation: for local development), then regenerate the Drizzle types')
+  .option('--allow-data-loss', 'allow statements that drop tables, columns or data')
+  .option('--no-types', 'apply only, without regenerating the Drizzle types')
+  .option('--auto-approve', 'apply without asking (sync never asks for the local environment)')
+  .action(async (options) => {
+    await run(options, async (spec, reporter) => {
+      const { runSync } = await import('./workflow/sync.js');
+      const local = !spec.envName || spec.envName === 'local';
+      return runSync(
+        {
+          ...spec,
+          types: options.types,
+          allowDataLoss: options.allowDataLoss,
+          // the local loop runs dozens of times a day; shared environments ask first
+          autoApprove: local || options.autoApprove,
+          confirm: terminalConfirm(options.json),
+        },
+        reporter,
+      );
+    });
+  });
+
+withTargetOptions(program.command('types'))
+  .description('regenerate the Drizzle types from schema.sql alone (uses the embedded server when no database is configured)')
+  .action(async (options) => {
+    await run(options, async (spec, reporter) => {
+      const { runTypes } = await import('./workflow/sync.js');
+      return runTypes(spec, reporter);
+    });
+  });
+
+type Spec = Awaited<ReturnType<typeof import('./workflow/spec.js').resolveSpec>>;
+type Reporter = import('./report/index.js').Reporter;
+
+/** Resolves the target, runs a workflow, and turns any failure into one line and exit code 1. */
+async function run(options: Record<string, unknown>, workflow: (spec: Spec, reporter: Reporter) => Promise<number>): Promise<void> {
+  const { Reporter } = await import('./report/index.js');
+  const reporter = new Reporter({ json: Boolean(options.json), verbose: Boolean(options.verbose) });
+  try {
+    const { resolveSpec } = await import('./workflow/spec.js');
+    const spec = await resolveSpec(options);
+    process.exitCode = await workflow(spec, reporter);
+  } catch (error) {
+    reporter.failure(error);
+    process.exitCode = 1;
+  }
+}
+
+/** A yes/no prompt when a person is at a terminal; undefined otherwise. */
+function terminalConfirm(json: unknown): ((question: string) => Promise<boolean>) | undefined {
+  if (json || !process.stdin.isTTY || !process.stdout.isTTY) return undefined;
+  return async (message) => {
+    const { default: confirm } = await import('@inquirer/confirm');
+    return confirm({ message, default: false });
+  };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Runs the command line in `argv` (as process.argv: node, script, arguments...). */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    process.stderr.write(`sqlfirst: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

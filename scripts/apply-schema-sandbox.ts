@@ -1,0 +1,10 @@
+/**
+ * The Azure sandbox: make it match packages/database/schema.sql (no types).
+ * Asks for confirmation on a terminal; pass --auto-approve where there is none.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from 'sqlfirst/cli';
+
+const config = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'database', 'atlas.hcl');
+await main([process.argv[0], 'apply-schema-sandbox', 'sync', '--no-types', '--env', 'sandbox', '--config', config, ...process.argv.slice(2)]);
