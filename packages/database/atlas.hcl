@@ -1,4 +1,5 @@
-# Environments for schema.sql, read by sqlfirst (npm run db:sync, db:apply) and by the Atlas CLI.
+# Environments for schema.sql, read by sqlfirst (scripts/sync-schema, scripts/apply-schema-sandbox)
+# and by the Atlas CLI.
 #
 # Credentials come from environment variables (on Windows, your user environment variables,
 # read at run time). Never write them here or in a .env file. urlescape() keeps a user name
@@ -26,7 +27,8 @@ locals {
   production_url = "postgres://${urlescape(getenv("PG_PRODUCTION_USER"))}:${urlescape(getenv("PG_PRODUCTION_PASSWORD"))}@${getenv("PG_PRODUCTION_HOST")}:5432/${var.production_database}?sslmode=require"
 }
 
-# The developer's database. With none of its variables set, sqlfirst uses its embedded PostgreSQL.
+# The developer's database (scripts/sync-schema). With none of its variables set, sqlfirst uses
+# its embedded PostgreSQL.
 env "local" {
   src     = "file://schema.sql"
   url     = local.local_url
