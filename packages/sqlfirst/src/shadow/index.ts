@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Pool } from 'pg';
 import { SqlfirstError } from '../errors.js';
+import { onInterrupt } from '../interrupt.js';
 import { loadState, LoadError, type SchemaState } from '../engine/index.js';
 import { connectionError, openPool } from '../target/connect.js';
 import { parseTarget, withDatabase, type ConnectionTarget } from '../target/url.js';
@@ -92,17 +93,16 @@ export async function createShadow(server: ConnectionTarget, connectTimeoutMs?: 
   const target = parseTarget(withDatabase(server.url, name), 'shadow database URL');
   const pool = openPool(target, { connectTimeoutMs });
   let dropped = false;
-  return {
-    target,
-    pool,
-    async drop() {
-      if (dropped) return;
-      dropped = true;
-      await pool.end().catch(() => {});
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
-      await admin.end().catch(() => {});
-    },
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    forget();
+    await pool.end().catch(() => {});
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
+    await admin.end().catch(() => {});
   };
+  const forget = onInterrupt(drop);
+  return { target, pool, drop };
 }
 
 /** sqlfirst_shadow_<host>_<pid>_<time>: enough to tell later whether its creator still runs. */

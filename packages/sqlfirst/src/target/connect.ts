@@ -10,6 +10,8 @@ export interface ConnectOptions {
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** names this process's sessions, so an interrupted run can end exactly its own */
+export const APPLICATION_NAME = `sqlfirst:${process.pid}`;
 
 /** node-postgres settings for a target; TLS follows libpq's sslmode meaning. */
 export function poolConfig(target: ConnectionTarget, options: ConnectOptions = {}): pg.PoolConfig {
@@ -23,7 +25,7 @@ export function poolConfig(target: ConnectionTarget, options: ConnectOptions = {
     ssl: sslOptions(target),
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     query_timeout: options.queryTimeoutMs,
-    application_name: 'sqlfirst',
+    application_name: APPLICATION_NAME,
     max: 4,
   };
 }
@@ -45,6 +47,8 @@ function sslOptions(target: ConnectionTarget): pg.PoolConfig['ssl'] {
 export function openPool(target: ConnectionTarget, options: ConnectOptions = {}): pg.Pool {
   const pool = new pg.Pool(poolConfig(target, options));
   pool.on('error', () => {});
+  // a checked-out client whose session ends (server restart, Ctrl-C) must fail its query, not the process
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
@@ -131,6 +135,18 @@ export function connectionError(error: unknown, target: ConnectionTarget, timeou
     return say(`The TLS handshake with ${where} failed (${firstSentence(message)}); check the server certificate or use sslmode=require.`);
   }
   return say(`Could not connect to ${shown}: ${firstSentence(message)}.`);
+}
+
+/** Ends this process's other sessions on the target; an open transaction of theirs rolls back. */
+export async function terminateOwnSessions(target: ConnectionTarget): Promise<void> {
+  const client = new pg.Client(poolConfig(target, { connectTimeoutMs: 5_000 }));
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()', [APPLICATION_NAME]);
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 function firstSentence(text: string): string {

@@ -21,12 +21,12 @@ export function parseTarget(url: string, what = 'database URL'): ConnectionTarge
   try {
     parsed = new URL(url);
   } catch {
-    throw new SqlfirstError(`The ${what} is not a valid URL; write it as postgres://user:password@host:5432/dbname.`);
+    throw new SqlfirstError(`The ${what} is not a valid URL; write it as postgres://user@host:5432/dbname (with user:password before the @ when there is a password).`);
   }
   if (parsed.password) registerSecret(parsed.password);
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new SqlfirstError(
-      `The ${what} ${maskUrl(url)} does not start with postgres://; write it as postgres://user:password@host:5432/dbname.`,
+      `The ${what} ${maskUrl(url)} does not start with postgres://; write it as postgres://user@host:5432/dbname (with user:password before the @ when there is a password).`,
     );
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
@@ -34,7 +34,7 @@ export function parseTarget(url: string, what = 'database URL'): ConnectionTarge
     throw new SqlfirstError(`The ${what} ${maskUrl(url)} names no database; add one after the host, as in postgres://user@host:5432/dbname.`);
   }
   if (!parsed.hostname) {
-    throw new SqlfirstError(`The ${what} ${maskUrl(url)} names no host; write it as postgres://user:password@host:5432/dbname.`);
+    throw new SqlfirstError(`The ${what} ${maskUrl(url)} names no host; write it as postgres://user@host:5432/dbname (with user:password before the @ when there is a password).`);
   }
   const sslmode = (parsed.searchParams.get('sslmode') ?? 'prefer') as SslMode;
   if (!SSL_MODES.includes(sslmode)) {

@@ -2,14 +2,18 @@
 import { SqlfirstError } from '../errors.js';
 import { applyPlan, ApplyFailure, isStalePlanError } from '../engine/index.js';
 import { checkDataLoss } from '../policy/index.js';
-import { describeSummary, type Reporter } from '../report/index.js';
-import { openPool } from '../target/connect.js';
+import { describeSummary, formatMs, type Reporter } from '../report/index.js';
+import { acquireApplyLock } from '../target/lock.js';
+import { openPool, terminateOwnSessions } from '../target/connect.js';
+import { onInterrupt } from '../interrupt.js';
 import type { SchemaState } from '../engine/index.js';
-import { openTarget, planAgainst, preparePlan, type OpenTarget, type TargetSpec } from './session.js';
+import { loadDesired, openTarget, planAgainst, preparePlan, type OpenTarget, type PreparedPlan, type TargetSpec } from './session.js';
 
 export interface PlanRequest extends TargetSpec {
   /** exit 2 when changes are pending (for CI) */
   exitCode?: boolean;
+  /** save the plan here, for `apply --plan` */
+  out?: string;
 }
 
 /** Prints the plan and changes nothing. Returns the process exit code. */
@@ -19,6 +23,11 @@ export async function runPlan(request: PlanRequest, reporter: Reporter): Promise
   try {
     const { plan, skipped } = await preparePlan(request, open, reporter);
     reporter.plan(plan, skipped);
+    if (request.out) {
+      const { writePlanFile } = await import('./reviewed.js');
+      await writePlanFile(request.out, request, open.target, plan, skipped);
+      reporter.line(`Plan saved to ${request.out}; apply exactly it with: sqlfirst apply --plan ${request.out}`);
+    }
     const pending = plan.changes.length > 0;
     reporter.success(pending ? `Plan ready: ${plan.changes.length} statement(s) pending; nothing was changed.` : 'No changes pending.');
     return pending && request.exitCode ? 2 : 0;
@@ -27,7 +36,13 @@ export async function runPlan(request: PlanRequest, reporter: Reporter): Promise
   }
 }
 
+/** how long an apply waits for another one on the same database to finish */
+export const DEFAULT_LOCK_WAIT_MS = 30_000;
+
 export interface ApplyRequest extends TargetSpec {
+  lockWaitMs?: number;
+  /** apply this reviewed plan (from `plan --out`) instead of planning afresh */
+  planFile?: string;
   dryRun?: boolean;
   autoApprove?: boolean;
   allowDataLoss?: boolean;
@@ -59,7 +74,17 @@ export async function runApply(request: ApplyRequest, reporter: Reporter): Promi
  * verify. `announce` prints the final line (off when more steps follow).
  */
 export async function applyToOpenTarget(request: ApplyRequest, open: OpenTarget, reporter: Reporter, { announce = true } = {}): Promise<ApplyOutcome> {
-  const { plan, skipped, desired } = await preparePlan(request, open, reporter);
+  // held from before the target is read until after verify: runs never interleave
+  const lock = await reporter.step('lock', () => acquireApplyLock(open.target, request.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS));
+  try {
+    return await planApplyVerify(request, open, reporter, announce);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function planApplyVerify(request: ApplyRequest, open: OpenTarget, reporter: Reporter, announce: boolean): Promise<ApplyOutcome> {
+  const { plan, skipped, desired } = request.planFile ? await reviewedPlan(request.planFile, request, open, reporter) : await preparePlan(request, open, reporter);
   const summary = reporter.plan(plan, skipped);
   const finish = (count: number, message: string): ApplyOutcome => {
     if (announce) reporter.success(message);
@@ -89,6 +114,20 @@ export async function applyToOpenTarget(request: ApplyRequest, open: OpenTarget,
   return finish(plan.changes.length, `Applied ${plan.changes.length} statement(s) (${describeSummary(summary)}); the database matches the schema.`);
 }
 
+/** A saved plan, checked against this run; the schema is still loaded, to verify afterwards. */
+async function reviewedPlan(file: string, request: ApplyRequest, open: OpenTarget, reporter: Reporter): Promise<PreparedPlan> {
+  const { readPlanFile } = await import('./reviewed.js');
+  const plan = await reporter.step('read plan', () => readPlanFile(file, request, open.target), (p) => `${p.changes.length} statement(s) from ${file}`);
+  const desired = await loadDesired(request, open, reporter);
+  return { plan, skipped: [], desired };
+}
+
+function rollbackState(error: ApplyFailure): string {
+  if (error.inDoubt) return 'the server did not confirm the last commit, so check the target before running again';
+  if (error.committed > 0) return `${error.committed} earlier statement(s) that cannot run in a transaction stay applied; fix the cause and run again to finish`;
+  return 'the transaction was rolled back and the target is unchanged';
+}
+
 function printHeader(title: string, request: TargetSpec, reporter: Reporter): void {
   reporter.header(title, {
     Environment: request.envName,
@@ -110,6 +149,8 @@ async function approve(request: ApplyRequest, open: OpenTarget, reporter: Report
 }
 
 async function runStatements(request: ApplyRequest, open: OpenTarget, pool: ReturnType<typeof openPool>, plan: Parameters<typeof applyPlan>[0], reporter: Reporter): Promise<number> {
+  // on Ctrl-C, end the apply's sessions so their open transaction rolls back now
+  const forget = onInterrupt(() => terminateOwnSessions(open.target));
   try {
     const result = await applyPlan(plan, pool, {
       lockTimeoutMs: request.lockTimeoutMs,
@@ -118,19 +159,30 @@ async function runStatements(request: ApplyRequest, open: OpenTarget, pool: Retu
     });
     return result.applied;
   } catch (error) {
-    throw applyError(error);
+    throw applyError(error, request);
+  } finally {
+    forget();
   }
 }
 
-function applyError(error: unknown): SqlfirstError {
+function applyError(error: unknown, request: ApplyRequest): SqlfirstError {
   if (error instanceof ApplyFailure) {
     const statement = error.sql.split('\n')[0].slice(0, 100);
-    const state = error.inDoubt
-      ? 'the server did not confirm the last commit, so check the target before running again'
-      : error.committed > 0
-        ? `${error.committed} earlier statement(s) that cannot run in a transaction stay applied; fix the cause and run again to finish`
-        : 'the transaction was rolled back and the target is unchanged';
-    return new SqlfirstError(`Statement ${error.index + 1} failed: ${error.reason} (${statement}); ${state}.`, { cause: error, step: 'apply' });
+    if (/lock timeout/i.test(error.reason)) {
+      const limit = request.lockTimeoutMs === undefined ? '' : ` (${formatMs(request.lockTimeoutMs)})`;
+      return new SqlfirstError(
+        `Statement ${error.index + 1} (${statement}) waited longer than the lock timeout${limit} for a lock another session holds; ${rollbackState(error)}; run again when that session's transaction has ended, or raise lock_timeout.`,
+        { cause: error, step: 'apply' },
+      );
+    }
+    if (/statement timeout/i.test(error.reason)) {
+      const limit = request.statementTimeoutMs === undefined ? '' : ` (${formatMs(request.statementTimeoutMs)})`;
+      return new SqlfirstError(
+        `Statement ${error.index + 1} (${statement}) ran longer than the statement timeout${limit}; ${rollbackState(error)}; raise statement_timeout for this change.`,
+        { cause: error, step: 'apply' },
+      );
+    }
+    return new SqlfirstError(`Statement ${error.index + 1} failed: ${error.reason} (${statement}); ${rollbackState(error)}.`, { cause: error, step: 'apply' });
   }
   if (isStalePlanError(error)) {
     return new SqlfirstError('The target changed while the plan was being made; nothing was applied, run again to plan against its current state.', { cause: error, step: 'apply' });

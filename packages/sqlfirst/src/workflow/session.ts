@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
+import { onInterrupt } from '../interrupt.js';
 import { planChanges, readState, type MigrationPlan, type SchemaState } from '../engine/index.js';
 import { applyPolicy, type DiffPolicy, type SkippedChange } from '../policy/index.js';
 import type { Reporter } from '../report/index.js';
@@ -63,6 +64,11 @@ export async function openTarget(spec: TargetSpec, reporter: Reporter): Promise<
   reporter.line(`No database configured: using the embedded PostgreSQL in ${path.relative(process.cwd(), dataDir) || dataDir}.`);
   const { startEmbeddedServer } = await import('../embedded/server.js');
   const embedded = await reporter.step('start embedded', () => startEmbeddedServer(dataDir));
+  const forget = onInterrupt(() => embedded.stop());
+  const stop = async () => {
+    forget();
+    await embedded.stop();
+  };
   try {
     const admin = openPool(parseTarget(embedded.url));
     try {
@@ -74,9 +80,9 @@ export async function openTarget(spec: TargetSpec, reporter: Reporter): Promise<
     const target = parseTarget(withDatabase(embedded.url, EMBEDDED_DATABASE));
     reporter.header('', { Target: maskUrl(target.url) });
     const server = await reporter.step('connect', () => checkConnection(target), (s) => `PostgreSQL ${s.version}`);
-    return { target, server, embedded: true, close: () => embedded.stop() };
+    return { target, server, embedded: true, close: stop };
   } catch (error) {
-    await embedded.stop();
+    await stop();
     throw error;
   }
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqlfirstError } from '../errors.js';
+import { parseDuration } from '../config/duration.js';
 import { NO_SKIPS } from '../policy/index.js';
 import { repositoryRoot, type TargetSpec } from './session.js';
 
@@ -14,12 +15,16 @@ export interface TargetFlags {
   to?: string[];
   devUrl?: string;
   connectTimeout?: string;
+  lockTimeout?: string;
+  statementTimeout?: string;
 }
 
 export const DEFAULT_SCHEMA = path.join('packages', 'database', 'schema.sql');
 
 export async function resolveSpec(flags: TargetFlags, cwd = process.cwd()): Promise<TargetSpec> {
   const connectTimeoutMs = flags.connectTimeout ? seconds(flags.connectTimeout) : undefined;
+  const lockTimeoutMs = duration('--lock-timeout', flags.lockTimeout);
+  const statementTimeoutMs = duration('--statement-timeout', flags.statementTimeout);
   const schemaOverride = flags.to?.map((to) => schemaPath(to, cwd));
   const adHoc: TargetSpec = {
     url: flags.url,
@@ -28,6 +33,8 @@ export async function resolveSpec(flags: TargetFlags, cwd = process.cwd()): Prom
     schemas: [],
     policy: NO_SKIPS,
     connectTimeoutMs,
+    lockTimeoutMs,
+    statementTimeoutMs,
   };
   // --url without --env is ad-hoc use: atlas.hcl is not read at all
   if (flags.url && !flags.env) return adHoc;
@@ -51,8 +58,8 @@ export async function resolveSpec(flags: TargetFlags, cwd = process.cwd()): Prom
     schemaFiles: schemaOverride ?? environment.schemaFiles,
     schemas: environment.schemas,
     policy: environment.policy,
-    lockTimeoutMs: environment.lockTimeoutMs,
-    statementTimeoutMs: environment.statementTimeoutMs,
+    lockTimeoutMs: lockTimeoutMs ?? environment.lockTimeoutMs,
+    statementTimeoutMs: statementTimeoutMs ?? environment.statementTimeoutMs,
     connectTimeoutMs,
   };
 }
@@ -72,6 +79,14 @@ function schemaPath(to: string, cwd: string): string {
 function defaultSchema(cwd: string): string {
   const local = path.resolve(cwd, 'schema.sql');
   return fs.existsSync(local) ? local : path.join(repositoryRoot(cwd), DEFAULT_SCHEMA);
+}
+
+/** "500ms", "5s", "2m", as in atlas.hcl */
+function duration(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new SqlfirstError(`${flag} ${text} is not a duration; write it as 500ms, 5s or 2m.`);
+  return ms;
 }
 
 function seconds(text: string): number {

@@ -1,10 +1,25 @@
 /** The local everyday loop (apply, then Drizzle types) and type generation on its own. */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { schemasOf, type SchemaState } from '../engine/index.js';
 import type { Reporter } from '../report/index.js';
 import type { ConnectionTarget } from '../target/url.js';
+import {
+  clearState,
+  differences,
+  fingerprintDatabase,
+  hashInputs,
+  hashSchemaFiles,
+  hashTypeFiles,
+  readState,
+  SKIP_MESSAGE,
+  statePath,
+  targetLabel,
+  writeState,
+  type Observed,
+} from './fastpath.js';
 import { applyToOpenTarget, type ApplyRequest } from './migrate.js';
-import { loadDesired, openTarget, repositoryRoot, type TargetSpec } from './session.js';
+import { loadDesired, openTarget, repositoryRoot, type OpenTarget, type TargetSpec } from './session.js';
 
 /** Where the generated Drizzle files live, relative to the repository root. */
 export const TYPES_DIR = path.join('packages', 'database', 'src', 'schema');
@@ -12,25 +27,102 @@ export const TYPES_DIR = path.join('packages', 'database', 'src', 'schema');
 export interface SyncRequest extends ApplyRequest {
   /** regenerate the Drizzle types after applying (local only) */
   types: boolean;
+  /** the types folder, relative to the repository root (or absolute) */
   typesDir?: string;
+  /** take the full path even when nothing changed since the last sync */
+  force?: boolean;
+  /** the repository root: holds .sqlfirst/state and anchors typesDir (default: found from the working folder) */
+  root?: string;
 }
 
-/** Applies schema.sql, then regenerates the Drizzle types from the result. */
+/**
+ * Applies schema.sql, then regenerates the Drizzle types from the result.
+ * When the schema files, the target and the generated files are all as the
+ * last successful sync left them, it proves so with one catalog query and
+ * skips the shadow, the plan and drizzle-kit (see fastpath.ts).
+ */
 export async function runSync(request: SyncRequest, reporter: Reporter): Promise<number> {
   reporter.header(request.types ? 'sqlfirst sync: apply + Drizzle types' : 'sqlfirst sync: apply', {
     Environment: request.envName,
     Config: request.configPath,
   });
+  const root = request.root ?? repositoryRoot();
+  const outDir = path.resolve(root, request.typesDir ?? TYPES_DIR);
   const open = await openTarget(request, reporter);
   try {
+    const stateFile = statePath(root, open.target, open.embedded, request.envName);
+    const inputs = syncInputs(request, outDir);
+    const check = await reporter.step(
+      'check changes',
+      async () => {
+        const observed = await observe(request, open, outDir);
+        const state = request.force ? undefined : await readState(stateFile);
+        return { observed, state, why: request.force ? 'full sync forced' : differences(state, inputs, observed) };
+      },
+      (c) => c.why ?? 'unchanged since the last sync',
+    );
+    if (!check.why && check.state) {
+      reporter.result.skipped = true;
+      const kept = check.state.skippedByPolicy;
+      const message = request.types ? SKIP_MESSAGE : SKIP_MESSAGE.replace('schema, database and types match', 'schema and database match');
+      reporter.success(kept ? `${message.slice(0, -1)} (${kept} change(s) stay skipped by policy).` : message);
+      return 0;
+    }
+
+    // a run that fails half-way must leave no record that could vouch for it
+    await clearState(stateFile);
     const applied = await applyToOpenTarget(request, open, reporter, { announce: !request.types });
-    if (!request.types) return 0;
-    await generate(request, open.target, applied.desired, reporter);
-    reporter.success(`Synced: ${applied.count} statement(s) applied and Drizzle types up to date.`);
+    // the state the next run will see: taken after apply, before anything else can change it
+    const database = await fingerprintDatabase(open.target, open.server.versionNum, request.connectTimeoutMs);
+    if (request.types) await generate(request, open.target, applied.desired, reporter, outDir);
+    await writeState(stateFile, {
+      target: targetLabel(open.target, open.embedded),
+      env: request.envName ?? '',
+      inputs,
+      schema: check.observed.schema,
+      database,
+      types: request.types ? await hashTypeFiles(outDir) : undefined,
+      skippedByPolicy: skippedCount(reporter),
+    });
+    if (request.types) reporter.success(`Synced: ${applied.count} statement(s) applied and Drizzle types up to date.`);
     return 0;
   } finally {
     await open.close();
   }
+}
+
+/** The three hashes, read side by side. An unreadable schema file hashes as "unreadable": the full path reports it. */
+async function observe(request: SyncRequest, open: OpenTarget, outDir: string): Promise<Observed> {
+  const [schema, database, types] = await Promise.all([
+    hashSchemaFiles(request.schemaFiles),
+    fingerprintDatabase(open.target, open.server.versionNum, request.connectTimeoutMs),
+    request.types ? hashTypeFiles(outDir) : undefined,
+  ]);
+  return { schema: schema ?? 'unreadable', database, types };
+}
+
+/** What else shapes a sync's result: versions (sqlfirst, pg-delta, drizzle-kit), policy, schemas in scope, types folder. */
+function syncInputs(request: SyncRequest, outDir: string): string {
+  return hashInputs({
+    sqlfirst: packageManifest(),
+    policy: request.policy,
+    schemas: request.schemas,
+    types: request.types ? outDir : null,
+  });
+}
+
+let manifest: unknown;
+function packageManifest(): unknown {
+  if (manifest === undefined) {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; dependencies?: unknown };
+    manifest = { version: pkg.version, dependencies: pkg.dependencies };
+  }
+  return manifest;
+}
+
+function skippedCount(reporter: Reporter): number {
+  const plan = reporter.result.plan as { skipped?: unknown[] } | undefined;
+  return plan?.skipped?.length ?? 0;
 }
 
 /** Regenerates the types from schema.sql alone, through a scratch database on the target or embedded server. */
@@ -38,8 +130,9 @@ export async function runTypes(request: TargetSpec & { typesDir?: string }, repo
   reporter.header('sqlfirst types', { Environment: request.envName, Config: request.configPath });
   const open = await openTarget(request, reporter);
   try {
+    const outDir = path.resolve(repositoryRoot(), request.typesDir ?? TYPES_DIR);
     // the shadow holds exactly schema.sql: pull the types from it
-    await loadDesired(request, open, reporter, (shadow, desired) => generate(request, shadow, desired, reporter));
+    await loadDesired(request, open, reporter, (shadow, desired) => generate(request, shadow, desired, reporter, outDir));
     reporter.success('Drizzle types are up to date with schema.sql.');
     return 0;
   } finally {
@@ -47,9 +140,8 @@ export async function runTypes(request: TargetSpec & { typesDir?: string }, repo
   }
 }
 
-async function generate(request: TargetSpec & { typesDir?: string }, target: ConnectionTarget, desired: SchemaState, reporter: Reporter): Promise<void> {
+async function generate(request: TargetSpec, target: ConnectionTarget, desired: SchemaState, reporter: Reporter, outDir: string): Promise<void> {
   const { pullTypes, writeTypes } = await import('../typegen/index.js');
-  const outDir = path.resolve(repositoryRoot(), request.typesDir ?? TYPES_DIR);
   const schemas = request.schemas.length ? request.schemas : schemasOf(desired);
   const files = await reporter.step('drizzle-kit pull', () => pullTypes({ target, schemas, onOutput: (line) => reporter.line(`  ${line}`) }), () => `schemas ${schemas.join(', ')}`);
   const written = await reporter.step('write types', () => writeTypes(outDir, files), (names) => (names.length ? `updated ${names.join(', ')}` : 'unchanged'));

@@ -1,0 +1,530 @@
+/**
+ * The three environments of packages/database/atlas.hcl and the everyday scripts
+ * (scripts/sync-schema, scripts/apply-schema-sandbox), end to end, as child
+ * processes against real PostgreSQL servers this file starts: one plain (local)
+ * and one that accepts the application role over TLS only (sandbox, production).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { runCli, type CliResult } from './support/cli.js';
+import { requirePasswords, startTestServer, type TestServer } from './support/server.js';
+import { enableTls, sessionIsEncrypted } from './support/tls.js';
+
+// dist/test → the repository root (packages/sqlfirst/dist/test/../../../..)
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+const ATLAS = path.join(REPO, 'packages', 'database', 'atlas.hcl');
+const SCHEMA = path.join(REPO, 'packages', 'database', 'schema.sql');
+const TYPES_DIR = path.join(REPO, 'packages', 'database', 'src', 'schema');
+const SYNC_SCRIPT = path.join(REPO, 'scripts', 'dist', 'sync-schema.js');
+const SANDBOX_SCRIPT = path.join(REPO, 'scripts', 'dist', 'apply-schema-sandbox.js');
+
+const USER = 'livermore';
+const PASSWORD = 'S@nd:b/x%#?& 1';
+/** the password in every form a URL or a careless message could carry it */
+const PASSWORD_FORMS = [PASSWORD, encodeURIComponent(PASSWORD), passwordAsUrlWouldEncodeIt()];
+
+const LOCAL_NAMES = ['DATABASE_HOST', 'DATABASE_PORT', 'DATABASE_LIVERMORE_USERNAME', 'DATABASE_LIVERMORE_PASSWORD', 'LIVERMORE_DATABASE_NAME'];
+const SANDBOX_NAMES = ['PG_SANDBOX_HOST', 'PG_SANDBOX_USER', 'PG_SANDBOX_PASSWORD'];
+const PRODUCTION_NAMES = ['PG_PRODUCTION_HOST', 'PG_PRODUCTION_USER', 'PG_PRODUCTION_PASSWORD'];
+
+let plain: TestServer;
+let tls: TestServer;
+/** a folder laid out as a repository: package.json with workspaces, atlas.hcl copies, schema.sql */
+let configRepo: string;
+/** cwd for runs that may use the embedded database: its .sqlfirst/ lands here */
+let embeddedRepo: string;
+/** test configs: the real atlas.hcl with sandbox and production on another port */
+let tlsConfig: string;
+let plainConfig: string;
+let recorder: ConnectionRecorder;
+let recorderConfig: string;
+
+const allOutputs: string[] = [];
+const failureOutputs: string[] = [];
+
+before(async () => {
+  [plain, tls] = await Promise.all([startTestServer(), startTestServer()]);
+  await requirePasswords(plain, USER, PASSWORD);
+  await requirePasswords(tls, USER, PASSWORD);
+  await enableTls(tls);
+  // the application role may only connect over TLS: any unencrypted session sqlfirst opened would be refused
+  fs.writeFileSync(
+    path.join(tls.dataDir, 'pg_hba.conf'),
+    [
+      'host all postgres 127.0.0.1/32 trust',
+      'hostnossl all all 127.0.0.1/32 reject',
+      'hostnossl all all ::1/128 reject',
+      'hostssl all all 127.0.0.1/32 scram-sha-256',
+      'hostssl all all ::1/128 scram-sha-256',
+      '',
+    ].join('\n'),
+  );
+  await tls.query(tls.url, 'SELECT pg_reload_conf()');
+  await waitUntilPlainRefused(tls);
+
+  configRepo = tempRepo('sqlfirst-envs-config-');
+  fs.copyFileSync(SCHEMA, path.join(configRepo, 'schema.sql'));
+  tlsConfig = writeConfig('atlas-tls.hcl', tls.port);
+  plainConfig = writeConfig('atlas-plain.hcl', plain.port);
+  recorder = await startRecorder();
+  recorderConfig = writeConfig('atlas-recorder.hcl', recorder.port);
+  embeddedRepo = tempRepo('sqlfirst-envs-embedded-');
+});
+
+after(async () => {
+  await recorder?.close();
+  await Promise.all([plain?.stop(), tls?.stop()]);
+  if (embeddedRepo) {
+    await stopLeftoverEmbedded(embeddedRepo);
+    fs.rmSync(embeddedRepo, { recursive: true, force: true });
+  }
+  if (configRepo) fs.rmSync(configRepo, { recursive: true, force: true });
+});
+
+describe('local', () => {
+  test('scripts/sync-schema brings the database to schema.sql and shows what it did', async () => {
+    const db = await database(plain);
+    const env = localEnv(plain, db);
+    const first = await script(SYNC_SCRIPT, ['--no-types'], { env, cwd: REPO });
+    assert.equal(first.code, 0, first.output);
+    const out = first.stdout;
+    assert.match(out, /Environment\s+local\b/);
+    assert.match(out, new RegExp(`Config\\s+${escapeRegExp(path.relative(REPO, ATLAS))}`));
+    assert.match(out, new RegExp(`Target\\s+postgres://${USER}:\\*\\*\\*\\*@127\\.0\\.0\\.1:${plain.port}/${db}\\?sslmode=disable`));
+    for (const step of ['connect', 'load schema', 'read target', 'plan', 'apply', 'verify']) {
+      assert.match(out, new RegExp(`✓ ${escapeRegExp(step)}\\s+\\d+(?: ms|\\.\\d s)`), `step "${step}" with a duration:\n${out}`);
+    }
+    assert.match(out, /Plan: \d+ to create, \d+ to alter, \d+ to drop/);
+    assert.match(out, /✔ Applied \d+ statement\(s\).*the database matches the schema\. \(\d+(?: ms|\.\d s)\)\n?$/);
+    assert.equal((await plain.query(urlOf(plain, db), "SELECT to_regclass('audit.events') IS NOT NULL AS ok"))[0].ok, true);
+
+    const second = await script(SYNC_SCRIPT, ['--no-types'], { env, cwd: REPO });
+    assert.equal(second.code, 0, second.output);
+    assert.match(second.stdout, /No changes: the database already matches the schema\./);
+    assert.match(second.stdout, /✔ Nothing to apply/);
+  });
+
+  test('scripts/sync-schema with types leaves the committed Drizzle files byte-identical', async () => {
+    const db = await database(plain);
+    const files = ['schema.ts', 'relations.ts'].map((name) => path.join(TYPES_DIR, name));
+    const before = files.map((file) => fs.readFileSync(file));
+    let after: Buffer[] = [];
+    try {
+      const result = await script(SYNC_SCRIPT, [], { env: localEnv(plain, db), cwd: REPO });
+      assert.equal(result.code, 0, result.output);
+      assert.match(result.stdout, /✓ drizzle-kit pull/);
+      assert.match(result.stdout, /✓ write types\s+\d+(?: ms|\.\d s)\s+unchanged/);
+      assert.match(result.stdout, /✔ Synced: \d+ statement\(s\) applied and Drizzle types up to date\./);
+    } finally {
+      after = files.map((file) => fs.readFileSync(file));
+      // never leave the committed files changed by a test: the lead decides about them
+      files.forEach((file, i) => {
+        if (!after[i].equals(before[i])) fs.writeFileSync(file, before[i]);
+      });
+    }
+    files.forEach((file, i) => assert.ok(after[i].equals(before[i]), `${path.relative(REPO, file)} changed when regenerated from schema.sql`));
+  });
+
+  test('with none of its variables set, it says so and uses the embedded database, and stops it', async () => {
+    const result = await runCli(['plan', '--env', 'local', '--config', ATLAS], { env: childEnv({}), cwd: embeddedRepo });
+    record(result);
+    assert.equal(result.code, 0, result.output);
+    assert.match(result.stdout, /No database configured: using the embedded PostgreSQL in \.sqlfirst[\\/]postgres\./);
+    assert.match(result.stdout, /Target\s+postgres:\/\/postgres@127\.0\.0\.1:\d+\/sqlfirst\?sslmode=disable/);
+    assert.match(result.stdout, /Plan: \d+ to create/);
+    const dataDir = path.join(embeddedRepo, '.sqlfirst', 'postgres');
+    assert.ok(fs.existsSync(path.join(dataDir, 'PG_VERSION')), 'the embedded data lives in the temporary repository');
+    assert.equal(runningPostmaster(dataDir), undefined, 'the embedded server was stopped before exiting');
+  });
+
+  test('with some of its variables set, one error lists exactly the missing ones, before any connection', async () => {
+    const connectionsBefore = recorder.connections;
+    const env = childEnv({ DATABASE_HOST: '127.0.0.1', DATABASE_PORT: String(recorder.port), DATABASE_LIVERMORE_USERNAME: USER });
+    const result = await failing(script(SYNC_SCRIPT, ['--no-types'], { env, cwd: embeddedRepo }));
+    const message = oneLine(result);
+    for (const name of ['DATABASE_LIVERMORE_PASSWORD', 'LIVERMORE_DATABASE_NAME']) assert.match(message, new RegExp(`\\b${name}\\b`));
+    for (const name of ['DATABASE_HOST', 'DATABASE_PORT', 'DATABASE_LIVERMORE_USERNAME']) assert.doesNotMatch(message, new RegExp(`\\b${name}\\b`));
+    assert.equal(recorder.connections, connectionsBefore, 'nothing may connect when variables are missing');
+    assert.ok(!fs.existsSync(path.join(embeddedRepo, '.sqlfirst', 'postgres', 'postmaster.pid')), 'no embedded server either');
+  });
+});
+
+describe('sandbox', () => {
+  test('the test server really encrypts and refuses the application role without TLS', async () => {
+    const db = await database(tls);
+    assert.equal(await sessionIsEncrypted(urlOf(tls, db)), true);
+    await assert.rejects(connectWithoutTls(tls, db), /no pg_hba\.conf entry|no encryption/);
+  });
+
+  test('scripts/apply-schema-sandbox applies over TLS (sslmode=require) and converges', async () => {
+    const db = await database(tls);
+    const env = sandboxEnv(tls);
+    // the script passes its own --config first; a later --config (the test's port) wins
+    const args = ['--config', tlsConfig, '--var', `sandbox_database=${db}`, '--auto-approve'];
+    const result = await script(SANDBOX_SCRIPT, args, { env, cwd: configRepo });
+    assert.equal(result.code, 0, result.output);
+    assert.match(result.stdout, /Environment\s+sandbox\b/);
+    assert.match(result.stdout, new RegExp(`Target\\s+postgres://${USER}:\\*\\*\\*\\*@127\\.0\\.0\\.1:${tls.port}/${db}\\?sslmode=require`));
+    assert.match(result.stdout, /✔ Applied \d+ statement\(s\)/);
+    assert.equal((await tls.query(urlOf(tls, db), "SELECT to_regclass('audit.events') IS NOT NULL AS ok"))[0].ok, true);
+    const again = await script(SANDBOX_SCRIPT, args, { env, cwd: configRepo });
+    assert.equal(again.code, 0, again.output);
+    assert.match(again.stdout, /No changes/);
+  });
+
+  test('a server without TLS is refused with one sentence about TLS', async () => {
+    const db = await database(plain);
+    const result = await failing(runCli(['sync', '--no-types', '--env', 'sandbox', '--config', plainConfig, '--var', `sandbox_database=${db}`, '--auto-approve'], { env: sandboxEnv(plain), cwd: configRepo }));
+    assert.match(oneLine(result), /does not accept TLS connections, but sslmode=require requires TLS/);
+    assert.equal(await tableCount(plain, db), 0);
+  });
+
+  test('without --auto-approve and without a terminal, it refuses and applies nothing', async () => {
+    const db = await database(tls);
+    const viaScript = await failing(script(SANDBOX_SCRIPT, ['--config', tlsConfig, '--var', `sandbox_database=${db}`], { env: sandboxEnv(tls), cwd: configRepo }));
+    assert.match(oneLine(viaScript), /--auto-approve/);
+    const viaApply = await failing(runCli(['apply', '--env', 'sandbox', '--config', tlsConfig, '--var', `sandbox_database=${db}`], { env: sandboxEnv(tls), cwd: configRepo }));
+    assert.match(oneLine(viaApply), /--auto-approve/);
+    assert.equal(await tableCount(tls, db), 0);
+    assert.deepEqual(await tls.query(urlOf(tls, db), "SELECT 1 FROM pg_namespace WHERE nspname = 'audit'"), []);
+  });
+
+  test('a missing password is named in one sentence, before any connection', async () => {
+    const connectionsBefore = recorder.connections;
+    const env = childEnv({ PG_SANDBOX_HOST: '127.0.0.1', PG_SANDBOX_USER: USER });
+    const result = await failing(script(SANDBOX_SCRIPT, ['--config', recorderConfig, '--auto-approve'], { env, cwd: configRepo }));
+    const message = oneLine(result);
+    assert.match(message, /\bPG_SANDBOX_PASSWORD\b/);
+    assert.doesNotMatch(message, /\bPG_SANDBOX_(HOST|USER)\b/);
+    assert.equal(recorder.connections, connectionsBefore);
+  });
+});
+
+describe('production', () => {
+  test('with all three variables missing, one sentence lists all three', async () => {
+    const connectionsBefore = recorder.connections;
+    const result = await failing(runCli(['plan', '--env', 'production', '--config', recorderConfig], { env: childEnv({}), cwd: configRepo }));
+    const message = oneLine(result);
+    for (const name of PRODUCTION_NAMES) assert.match(message, new RegExp(`\\b${name}\\b`));
+    assert.equal(recorder.connections, connectionsBefore);
+  });
+});
+
+describe('policies on a real server', () => {
+  const LEGACY = `CREATE SCHEMA legacy; CREATE TABLE legacy.old_things (id int); INSERT INTO legacy.old_things VALUES (1);`;
+
+  for (const envName of ['local', 'sandbox', 'production'] as const) {
+    test(`${envName} never drops a schema, even with --allow-data-loss`, async () => {
+      const server = envName === 'local' ? plain : tls;
+      const db = await database(server, LEGACY);
+      const result = await applyWith(envName, server, db, ['--allow-data-loss', '--auto-approve']);
+      assert.equal(result.code, 0, result.output);
+      assert.match(result.stdout, /-- skipped by policy \(drop_schema\): DROP SCHEMA "?legacy"?/);
+      assert.match(result.stdout, /\d+ skipped by policy/);
+      const [{ exists }] = await server.query(urlOf(server, db), "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'legacy') AS exists");
+      assert.equal(exists, true, 'schema legacy must survive');
+      assert.equal((await server.query(urlOf(server, db), "SELECT to_regclass('audit.events') IS NOT NULL AS ok"))[0].ok, true, 'the rest was applied');
+    });
+  }
+
+  const OBSOLETE = `CREATE TABLE public.obsolete (id int PRIMARY KEY, note text); INSERT INTO public.obsolete VALUES (1, 'a'), (2, 'b'), (3, 'c');`;
+
+  test('production never drops a table, even with --allow-data-loss', async () => {
+    const db = await database(tls, OBSOLETE);
+    const result = await applyWith('production', tls, db, ['--allow-data-loss', '--auto-approve']);
+    assert.equal(result.code, 0, result.output);
+    assert.match(result.stdout, /-- skipped by policy \(drop_table\): DROP TABLE "?public"?\."?obsolete"?/);
+    assert.deepEqual(await tls.query(urlOf(tls, db), 'SELECT id, note FROM public.obsolete ORDER BY id'), [
+      { id: 1, note: 'a' },
+      { id: 2, note: 'b' },
+      { id: 3, note: 'c' },
+    ]);
+    const again = await applyWith('production', tls, db, ['--allow-data-loss', '--auto-approve']);
+    assert.equal(again.code, 0, again.output);
+    assert.equal((await tls.query(urlOf(tls, db), 'SELECT count(*)::int AS n FROM public.obsolete'))[0].n, 3);
+  });
+
+  test('sandbox with --allow-data-loss does drop that table', async () => {
+    const db = await database(tls, OBSOLETE);
+    const result = await applyWith('sandbox', tls, db, ['--allow-data-loss', '--auto-approve']);
+    assert.equal(result.code, 0, result.output);
+    assert.match(result.stdout, /DROP TABLE "?public"?\."?obsolete"?;\s+-- DATA LOSS/);
+    assert.doesNotMatch(result.stdout, /skipped by policy \(drop_table\)/);
+    assert.equal((await tls.query(urlOf(tls, db), "SELECT to_regclass('public.obsolete') AS t"))[0].t, null);
+  });
+});
+
+describe('--json', () => {
+  test('scripts/sync-schema --json prints exactly one JSON document with ok and the steps', async () => {
+    const db = await database(plain);
+    const result = await script(SYNC_SCRIPT, ['--no-types', '--json'], { env: localEnv(plain, db), cwd: REPO });
+    assert.equal(result.code, 0, result.output);
+    const parsed = JSON.parse(result.stdout);
+    assert.equal(parsed.ok, true);
+    assert.equal(parsed.environment, 'local');
+    assert.match(parsed.target, /:\*\*\*\*@/);
+    const steps = (parsed.steps as { step: string; ms: number }[]).map((s) => s.step);
+    for (const step of ['connect', 'load schema', 'plan', 'apply', 'verify']) assert.ok(steps.includes(step), `step ${step} in ${steps.join(', ')}`);
+    assert.ok((parsed.steps as { ms: number }[]).every((s) => Number.isInteger(s.ms) && s.ms >= 0));
+  });
+
+  test('a failure with --json is one JSON document too', async () => {
+    const env = childEnv({ PG_SANDBOX_HOST: '127.0.0.1', PG_SANDBOX_USER: USER });
+    const result = await failing(script(SANDBOX_SCRIPT, ['--config', recorderConfig, '--json'], { env, cwd: configRepo }), { json: true });
+    const parsed = JSON.parse(result.stdout);
+    assert.equal(parsed.ok, false);
+    assert.match(parsed.error, /PG_SANDBOX_PASSWORD/);
+  });
+});
+
+describe('secrets', () => {
+  test('no output of this file, failing or not, holds the password in any form', () => {
+    assert.ok(failureOutputs.length >= 8, `the failing cases ran (${failureOutputs.length})`);
+    for (const output of [...failureOutputs, ...allOutputs]) {
+      for (const form of PASSWORD_FORMS) assert.ok(!output.includes(form), `the password (${form === PASSWORD ? 'raw' : 'encoded'}) appeared in:\n${output}`);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+/** The child environment: none of the three environments' variables but those given, no colour. */
+function childEnv(set: Record<string, string>): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { NO_COLOR: '1' };
+  for (const name of Object.keys(process.env)) {
+    // ours, and libpq's PGHOST, PGPASSWORD, … which node-postgres would also read
+    if (LOCAL_NAMES.includes(name) || /^PG_(SANDBOX|PRODUCTION)_/.test(name) || /^PG[A-Z]+$/.test(name)) env[name] = undefined;
+  }
+  return { ...env, ...set };
+}
+
+function localEnv(server: TestServer, db: string): Record<string, string | undefined> {
+  return childEnv({
+    DATABASE_HOST: '127.0.0.1',
+    DATABASE_PORT: String(server.port),
+    DATABASE_LIVERMORE_USERNAME: USER,
+    DATABASE_LIVERMORE_PASSWORD: PASSWORD,
+    LIVERMORE_DATABASE_NAME: db,
+  });
+}
+
+function sandboxEnv(server: TestServer): Record<string, string | undefined> {
+  void server; // the port comes from the test config
+  return childEnv({ PG_SANDBOX_HOST: '127.0.0.1', PG_SANDBOX_USER: USER, PG_SANDBOX_PASSWORD: PASSWORD });
+}
+
+function productionEnv(): Record<string, string | undefined> {
+  return childEnv({ PG_PRODUCTION_HOST: '127.0.0.1', PG_PRODUCTION_USER: USER, PG_PRODUCTION_PASSWORD: PASSWORD });
+}
+
+/** `sqlfirst apply --env NAME` with the variables of that environment pointing at `db`. */
+async function applyWith(envName: 'local' | 'sandbox' | 'production', server: TestServer, db: string, extra: string[]): Promise<CliResult> {
+  const args = ['apply', '--env', envName];
+  let env: Record<string, string | undefined>;
+  if (envName === 'local') {
+    args.push('--config', ATLAS);
+    env = localEnv(server, db);
+  } else {
+    args.push('--config', tlsConfig, '--var', `${envName}_database=${db}`);
+    env = envName === 'sandbox' ? sandboxEnv(server) : productionEnv();
+  }
+  const result = await runCli([...args, ...extra], { env, cwd: configRepo });
+  return record(result);
+}
+
+/** Runs a compiled script the way `npm run db:…` does: node, the script, the arguments. */
+function script(file: string, args: string[], options: { env: Record<string, string | undefined>; cwd: string }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+    for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+    const child = spawn(process.execPath, [file, ...args], { cwd: options.cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve(record({ code, stdout, stderr, output: stdout + stderr }));
+    });
+  });
+}
+
+function record(result: CliResult): CliResult {
+  allOutputs.push(result.output);
+  return result;
+}
+
+/** A run that must fail: exit 1, no stack trace, kept for the secrets check. */
+async function failing(run: Promise<CliResult>, options: { json?: boolean } = {}): Promise<CliResult> {
+  const result = await run;
+  failureOutputs.push(result.output);
+  assert.equal(result.code, 1, `exit code 1 expected, got ${result.code}:\n${result.output}`);
+  assert.doesNotMatch(result.output, /\n\s+at .+:\d+:\d+\)?/, 'no stack trace without --verbose');
+  if (!options.json) assert.equal(result.stderr.trim().split('\n').length, 1, `one line on stderr:\n${result.stderr}`);
+  return result;
+}
+
+/** The single failure line. */
+function oneLine(result: CliResult): string {
+  return result.stderr.trim();
+}
+
+/** A database owned by the application role, with optional setup run as that role. */
+let dbCounter = 0;
+async function database(server: TestServer, setup?: string): Promise<string> {
+  const name = `env_${process.pid}_${++dbCounter}`;
+  await server.createDatabase(name);
+  await server.query(server.url, `ALTER DATABASE "${name}" OWNER TO ${USER}`);
+  const superuser = new URL(server.url);
+  superuser.pathname = `/${name}`;
+  await server.query(superuser.toString(), `ALTER SCHEMA public OWNER TO ${USER}`);
+  if (setup) await asOwner(server, name, setup);
+  return name;
+}
+
+/** Runs SQL as the application role (TLS on the TLS server). */
+async function asOwner(server: TestServer, db: string, sql: string): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, database: db, ssl: server === tls ? { rejectUnauthorized: false } : false });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** The superuser URL of a database (trust auth; TLS not needed for the superuser). */
+function urlOf(server: TestServer, db: string): string {
+  const url = new URL(server.url);
+  url.pathname = `/${db}`;
+  return url.toString();
+}
+
+async function tableCount(server: TestServer, db: string): Promise<number> {
+  const [{ n }] = await server.query(urlOf(server, db), "SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')");
+  return n;
+}
+
+async function connectWithoutTls(server: TestServer, db: string): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, database: db, ssl: false });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** pg_hba.conf reloads asynchronously: wait until the application role is refused without TLS. */
+async function waitUntilPlainRefused(server: TestServer): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      await connectWithoutTls(server, 'postgres');
+    } catch (error) {
+      if (/no pg_hba\.conf entry|no encryption/.test(String((error as Error).message))) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the TLS test server still accepts the application role without TLS');
+}
+
+/** A temporary folder that sqlfirst takes for a repository root (its .sqlfirst/ lands here). */
+function tempRepo(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  // the embedded server runs as the postgres user when the tests run as root
+  fs.chmodSync(dir, 0o755);
+  fs.writeFileSync(path.join(dir, 'package.json'), '{"workspaces":[]}\n');
+  return dir;
+}
+
+/**
+ * The real atlas.hcl with the sandbox and production port (fixed at 5432 there) replaced
+ * by a test server's: nothing else changes, src stays file://schema.sql (a copy beside it).
+ */
+function writeConfig(name: string, port: number): string {
+  const text = fs.readFileSync(ATLAS, 'utf8');
+  const replaced = text.replace(/(@\$\{getenv\("PG_(?:SANDBOX|PRODUCTION)_HOST"\)\}):5432\//g, `$1:${port}/`);
+  assert.equal(replaced.split(`:${port}/`).length - 1, 2, 'the sandbox and production URLs of atlas.hcl name port 5432');
+  const file = path.join(configRepo, name);
+  fs.writeFileSync(file, replaced);
+  return file;
+}
+
+interface ConnectionRecorder {
+  port: number;
+  connections: number;
+  close(): Promise<void>;
+}
+
+/** A TCP server that only counts who connects. */
+function startRecorder(): Promise<ConnectionRecorder> {
+  return new Promise((resolve, reject) => {
+    const sockets = new Set<net.Socket>();
+    const recorded: ConnectionRecorder = {
+      port: 0,
+      connections: 0,
+      close: () =>
+        new Promise((done) => {
+          for (const socket of sockets) socket.destroy();
+          server.close(() => done());
+        }),
+    };
+    const server = net.createServer((socket) => {
+      recorded.connections++;
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.destroy();
+    });
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      recorded.port = (server.address() as net.AddressInfo).port;
+      resolve(recorded);
+    });
+  });
+}
+
+/** The pid of a live postmaster for dataDir, from its postmaster.pid (portable: no ps). */
+function runningPostmaster(dataDir: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return undefined;
+  }
+  if (!(pid > 0)) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
+}
+
+/** Stops an embedded server a failed run of this file left in its temporary repository. */
+async function stopLeftoverEmbedded(repo: string): Promise<void> {
+  const dataDir = path.join(repo, '.sqlfirst', 'postgres');
+  const pid = runningPostmaster(dataDir);
+  if (pid === undefined) return;
+  process.kill(pid, 'SIGINT');
+  for (let i = 0; i < 100 && runningPostmaster(dataDir) !== undefined; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+function passwordAsUrlWouldEncodeIt(): string {
+  const url = new URL('postgres://u@h/d');
+  url.password = PASSWORD;
+  return url.password;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
