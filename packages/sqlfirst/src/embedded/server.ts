@@ -89,8 +89,9 @@ function embeddedUrl(port: number): string {
  */
 async function releaseExitHooks(): Promise<void> {
   const { default: exitHook } = await import('async-exit-hook');
-  for (const event of ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) {
-    (exitHook as unknown as { unhookEvent(event: string): void }).unhookEvent(event);
+  // only those still hooked: unhooking one twice throws, and a process may start several servers
+  for (const event of exitHook.hookedEvents()) {
+    if (['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'].includes(event)) exitHook.unhookEvent(event);
   }
 }
 

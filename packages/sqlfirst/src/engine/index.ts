@@ -135,11 +135,12 @@ export function planChanges(current: SchemaState, desired: SchemaState, options:
 }
 
 function fromEngine(engine: PgDeltaPlan): MigrationPlan {
+  const typeChanges = columnTypeChanges(engine);
   return {
     changes: engine.actions.map((action) => ({
       sql: action.sql,
       verb: action.verb,
-      dataLoss: action.dataLoss === 'destructive',
+      dataLoss: action.dataLoss === 'destructive' || isLossyTypeChange(action, typeChanges),
       transactional: action.transactionality === 'transactional',
       drops: action.verb === 'drop' ? action.destroys.flatMap(objectRef) : [],
     })),
@@ -149,12 +150,87 @@ function fromEngine(engine: PgDeltaPlan): MigrationPlan {
   };
 }
 
+/** "schema.table.column" → the column's type before and after, from the plan's deltas. */
+function columnTypeChanges(engine: PgDeltaPlan): Map<string, { from: string; to: string }> {
+  const changes = new Map<string, { from: string; to: string }>();
+  for (const delta of engine.deltas) {
+    if (delta.verb === 'set' && delta.attr === 'type' && delta.id.kind === 'column') {
+      changes.set(columnKey(delta.id), { from: String(delta.from), to: String(delta.to) });
+    }
+  }
+  return changes;
+}
+
+function columnKey(id: unknown): string {
+  const { schema, table, name } = id as { schema: string; table: string; name: string };
+  return `${schema}.${table}.${name}`;
+}
+
+/**
+ * pg-delta flags a type change only as a rewrite risk, yet varchar(100) →
+ * varchar(20) truncates and numeric(20,8) → numeric(10,2) rounds. A type
+ * change counts as data loss unless it is a known widening.
+ */
+function isLossyTypeChange(action: PgDeltaPlan['actions'][number], typeChanges: Map<string, { from: string; to: string }>): boolean {
+  if (!/ ALTER COLUMN .* TYPE /s.test(action.sql)) return false;
+  const change = action.consumes.filter((id) => id.kind === 'column').map((id) => typeChanges.get(columnKey(id))).find(Boolean);
+  return change ? !isWidening(change.from, change.to) : true;
+}
+
+const INTEGER_RANK: Record<string, number> = { smallint: 1, integer: 2, bigint: 3 };
+/** decimal digits each integer type can hold, to fit into numeric(p,s) */
+const INTEGER_DIGITS: Record<string, number> = { smallint: 5, integer: 10, bigint: 19 };
+const LENGTHED = /^(character varying|character|bit varying)\((\d+)\)$/;
+const NUMERIC = /^numeric\((\d+),(\d+)\)$/;
+
+export function isWidening(from: string, to: string): boolean {
+  if (from === to || to === 'text') return true;
+  if (from in INTEGER_RANK) {
+    if (to in INTEGER_RANK) return INTEGER_RANK[to] >= INTEGER_RANK[from];
+    if (to === 'numeric') return true;
+    const numeric = NUMERIC.exec(to);
+    return Boolean(numeric && Number(numeric[1]) - Number(numeric[2]) >= INTEGER_DIGITS[from]);
+  }
+  if (from === 'real') return to === 'double precision' || to === 'numeric';
+  if (from === 'timestamp without time zone') return to === 'timestamp with time zone';
+  const fromLength = LENGTHED.exec(from);
+  if (fromLength) {
+    if (to === 'character varying') return fromLength[1] !== 'bit varying';
+    const toLength = LENGTHED.exec(to);
+    return Boolean(toLength && toLength[1] === fromLength[1] && Number(toLength[2]) >= Number(fromLength[2]));
+  }
+  const fromNumeric = NUMERIC.exec(from);
+  if (fromNumeric) {
+    if (to === 'numeric') return true;
+    const toNumeric = NUMERIC.exec(to);
+    if (!toNumeric) return false;
+    const [p, s] = [Number(fromNumeric[1]), Number(fromNumeric[2])];
+    const [p2, s2] = [Number(toNumeric[1]), Number(toNumeric[2])];
+    return s2 >= s && p2 - s2 >= p - s;
+  }
+  return false;
+}
+
 const NAMED_KINDS = new Set(['schema', 'table', 'view', 'materializedView', 'sequence', 'index', 'type', 'domain', 'function', 'procedure', 'column', 'constraint', 'trigger']);
 
 function objectRef(id: unknown): ObjectRef[] {
   const parts = id as { kind: string; schema?: string; table?: string; name?: string };
   if (!NAMED_KINDS.has(parts.kind) || !parts.name) return [];
   return [{ kind: parts.kind, name: [parts.schema, parts.table, parts.name].filter(Boolean).join('.') }];
+}
+
+/**
+ * Indexes PostgreSQL marks invalid (unusable), e.g. one created ON ONLY a
+ * partitioned table: the catalog holds the index, so a plan sees no
+ * difference, but the database does not match the schema.
+ */
+export async function invalidIndexes(pool: Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ name: string }>(
+    `SELECT n.nspname || '.' || c.relname AS name FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+  );
+  return rows.map((r) => r.name);
 }
 
 /** The schemas a state contains, e.g. the ones schema.sql creates or uses. */

@@ -17,6 +17,7 @@ const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 
 
 /** Parses and validates a postgres:// URL; the password is registered for redaction. */
 export function parseTarget(url: string, what = 'database URL'): ConnectionTarget {
+  refuseUnencodedCredentials(url, what);
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -29,7 +30,16 @@ export function parseTarget(url: string, what = 'database URL'): ConnectionTarge
       `The ${what} ${maskUrl(url)} does not start with postgres://; write it as postgres://user@host:5432/dbname (with user:password before the @ when there is a password).`,
     );
   }
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  const decode = (text: string, part: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw new SqlfirstError(`The ${what} ${maskUrl(url)} has a % in its ${part} that is not followed by two hexadecimal digits; write a literal % as %25.`);
+    }
+  };
+  decode(parsed.password, 'password');
+  const user = decode(parsed.username, 'user name');
+  const database = decode(parsed.pathname.replace(/^\//, ''), 'database name');
   if (!database) {
     throw new SqlfirstError(`The ${what} ${maskUrl(url)} names no database; add one after the host, as in postgres://user@host:5432/dbname.`);
   }
@@ -44,12 +54,32 @@ export function parseTarget(url: string, what = 'database URL'): ConnectionTarge
   }
   return {
     url,
-    user: decodeURIComponent(parsed.username),
+    user,
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: parsed.port ? Number(parsed.port) : 5432,
     database,
     sslmode,
   };
+}
+
+/**
+ * postgres://user:pa/ss@host/db: a / ? or # in the user name or password ends the host part
+ * early, so the URL would name another host, and the rest of the password would show
+ * wherever the URL is printed. Refuse it without echoing any of it.
+ */
+function refuseUnencodedCredentials(url: string, what: string): void {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+  if (!scheme) return;
+  const rest = url.slice(scheme[0].length);
+  const at = rest.lastIndexOf('@');
+  const authorityEnd = rest.search(/[/?#]/);
+  if (at === -1 || authorityEnd === -1 || at < authorityEnd) return;
+  const credentials = rest.slice(0, at);
+  const colon = credentials.indexOf(':');
+  if (colon !== -1) registerSecret(credentials.slice(colon + 1));
+  throw new SqlfirstError(
+    `The ${what} has an @ after its host part; if the user name or password holds characters such as @ : / ? # % or spaces, percent-encode them (urlescape() in atlas.hcl, encodeURIComponent() in JavaScript) and run again.`,
+  );
 }
 
 /** The URL with its password replaced by ****, safe to print. */
@@ -63,7 +93,8 @@ export function maskUrl(url: string): string {
     // URL encodes the mask; show it plainly
     return parsed.toString().replace('%2A%2A%2A%2A', '****');
   } catch {
-    return url.replace(/(:\/\/[^:@/\s]*:)[^@\s]*@/, '$1****@');
+    // not a URL: hide everything from the user name's colon to the last @
+    return url.replace(/(:\/\/[^:@/\s]*:).*@/, '$1****@');
   }
 }
 

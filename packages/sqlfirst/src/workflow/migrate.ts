@@ -1,6 +1,6 @@
 /** The plan and apply use cases. */
 import { SqlfirstError } from '../errors.js';
-import { applyPlan, ApplyFailure, isStalePlanError } from '../engine/index.js';
+import { applyPlan, ApplyFailure, invalidIndexes, isStalePlanError } from '../engine/index.js';
 import { checkDataLoss } from '../policy/index.js';
 import { describeSummary, formatMs, type Reporter } from '../report/index.js';
 import { acquireApplyLock } from '../target/lock.js';
@@ -99,18 +99,15 @@ async function planApplyVerify(request: ApplyRequest, open: OpenTarget, reporter
   }
   await approve(request, open, reporter);
   const pool = openPool(open.target, { connectTimeoutMs: request.connectTimeoutMs });
+  let brokenIndexes: string[];
   try {
+    const invalidBefore = new Set(await invalidIndexes(pool));
     await reporter.step('apply', () => runStatements(request, open, pool, plan, reporter), (r) => `${r} statement(s)`);
+    brokenIndexes = (await invalidIndexes(pool)).filter((name) => !invalidBefore.has(name));
   } finally {
     await pool.end();
   }
-  const residue = await planAgainst(desired, open, request.policy, reporter, 'verify');
-  if (residue.plan.changes.length > 0) {
-    throw new SqlfirstError(
-      `The target still differs from the schema after apply (${residue.plan.changes.length} statement(s) remain: ${residue.plan.changes.slice(0, 5).map((c) => c.sql.split('\n')[0]).join('; ')}); report this and check the target by hand.`,
-      { step: 'verify' },
-    );
-  }
+  await verify(desired, open, request, reporter, brokenIndexes);
   return finish(plan.changes.length, `Applied ${plan.changes.length} statement(s) (${describeSummary(summary)}); the database matches the schema.`);
 }
 
@@ -120,6 +117,21 @@ async function reviewedPlan(file: string, request: ApplyRequest, open: OpenTarge
   const plan = await reporter.step('read plan', () => readPlanFile(file, request, open.target), (p) => `${p.changes.length} statement(s) from ${file}`);
   const desired = await loadDesired(request, open, reporter);
   return { plan, skipped: [], desired };
+}
+
+/** Re-plans against the target: anything left means it does not match the schema. */
+async function verify(desired: SchemaState, open: OpenTarget, request: ApplyRequest, reporter: Reporter, brokenIndexes: string[]): Promise<void> {
+  const residue = await planAgainst(desired, open, request.policy, reporter, 'verify');
+  const left = [
+    ...residue.plan.changes.map((c) => c.sql.split('\n')[0]),
+    ...brokenIndexes.map((name) => `index ${name} was created invalid (unusable)`),
+  ];
+  if (left.length > 0) {
+    throw new SqlfirstError(
+      `The target still differs from the schema after apply; what was applied stays, and these remain (${left.length}):\n${left.map((line) => `  ${line}`).join('\n')}`,
+      { step: 'verify' },
+    );
+  }
 }
 
 function rollbackState(error: ApplyFailure): string {
