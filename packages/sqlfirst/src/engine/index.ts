@@ -106,29 +106,39 @@ export class LoadError extends Error {
 }
 
 /**
- * The `public` schema exists in every database, and its owner and grants
- * depend on how and by whom the database was created, not on schema.sql.
+ * What sqlfirst never manages: roles (cluster-wide, so not schema.sql's to
+ * create or drop; without them ownership is left as it is) and the grants on
+ * the `public` schema, which depend on how and by whom the database was
+ * created. With `schemas`, everything outside those schemas is left alone too.
+ * A glob character in the role name would widen the match; role names rarely have one.
  */
-const UNMANAGED: Policy = {
-  id: 'sqlfirst',
-  filter: [
+function scopePolicy(roles: string[], schemas: string[], applyingRole: string | undefined): Policy {
+  const filter: NonNullable<Policy['filter']> = [
+    { match: { kind: ['role', 'membership'] }, action: 'exclude' },
     { match: { all: [{ kind: 'acl' }, { target: { kind: 'schema', name: 'public' } }] }, action: 'exclude' },
-  ],
-};
-
-export interface PlanOptions {
-  /** the role applying the plan: objects it owns need no ALTER ... OWNER TO */
-  owner?: string;
+  ];
+  if (applyingRole) {
+    // the applying role owns what it creates: its own privileges are implicit
+    filter.push({ match: { all: [{ kind: 'acl' }, { idField: { field: 'grantee', glob: applyingRole } }] }, action: 'exclude' });
+  }
+  if (schemas.length > 0) {
+    const inScope = { any: [{ schema: schemas }, { target: { schema: schemas } }, { all: [{ kind: 'schema' }, { name: schemas }] }, { target: { kind: 'schema', name: schemas } }] };
+    filter.push({ match: { not: inScope }, action: 'exclude' });
+  }
+  return { id: 'sqlfirst', filter, assumedRoles: roles };
 }
 
-/**
- * The ordered changes that turn `current` into `desired`. Roles are
- * cluster-wide and not managed here (database scope); ownership by the
- * applying role is implicit.
- */
+export interface PlanOptions {
+  /** manage only these schemas (atlas.hcl `schemas`); empty = the whole database */
+  schemas?: string[];
+  /** the role that applies the plan */
+  applyingRole?: string;
+}
+
+/** The ordered changes that turn `current` into `desired`. */
 export function planChanges(current: SchemaState, desired: SchemaState, options: PlanOptions = {}): MigrationPlan {
   const engine = pgDeltaPlan(current.facts as never, desired.facts as never, {
-    policy: { ...UNMANAGED, assumedRoles: current.roles },
+    policy: scopePolicy(current.roles, options.schemas ?? [], options.applyingRole),
     scope: 'database',
   });
   return fromEngine(engine);

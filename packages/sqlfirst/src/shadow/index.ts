@@ -36,20 +36,17 @@ export async function readSchemaFiles(paths: string[], cwd = process.cwd()): Pro
       bytes = await fs.readFile(file);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new SqlfirstError(
+      const message =
         code === 'ENOENT'
           ? `The schema file ${name} does not exist; check the path given by --to or by src in atlas.hcl.`
-          : `The schema file ${name} could not be read (${code}); check its permissions.`,
-        { cause: error, step: 'read schema' },
-      );
+          : code === 'EISDIR'
+            ? `The schema file ${name} is a folder; pass the .sql file itself (or name the folder in src of atlas.hcl, which reads its .sql files).`
+            : `The schema file ${name} could not be read (${code}); check its permissions.`;
+      throw new SqlfirstError(message, { cause: error, step: 'read schema' });
     }
-    let sql: string;
-    try {
-      sql = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch (error) {
-      throw new SqlfirstError(`The schema file ${name} is not valid UTF-8 text; save it as UTF-8.`, { cause: error, step: 'read schema' });
-    }
-    const statements = splitStatements(sql.replace(/^\uFEFF/, ''));
+    // a byte-order mark is not SQL: PostgreSQL would call it a syntax error
+    const sql = decodeSchemaText(bytes, name).replace(/^\uFEFF/, '');
+    const statements = splitStatements(sql);
     if (statements.length === 0) {
       throw new SqlfirstError(`The schema file ${name} has no SQL statements; an empty schema would drop everything, so write the schema or pass the right file.`, { step: 'read schema' });
     }
@@ -57,6 +54,29 @@ export async function readSchemaFiles(paths: string[], cwd = process.cwd()): Pro
     files.push({ name, sql });
   }
   return files;
+}
+
+/** The file's text, or one sentence saying why it is not UTF-8 SQL (with the line of the first bad byte). */
+function decodeSchemaText(bytes: Buffer, name: string): string {
+  const refuse = (message: string, cause?: unknown) => new SqlfirstError(`The schema file ${name} ${message}`, { cause, step: 'read schema' });
+  // PowerShell 5's > and Out-File write UTF-16 with a byte-order mark
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw refuse('is UTF-16 text (as Windows PowerShell 5 writes with > or Out-File); save it as UTF-8.');
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (error) {
+    const lenient = new TextDecoder('utf-8').decode(bytes);
+    throw refuse(`is not valid UTF-8 text (the first invalid byte is on line ${lineAt(lenient, lenient.indexOf('\uFFFD'))}); save it as UTF-8.`, error);
+  }
+  const nul = text.indexOf('\0');
+  if (nul !== -1) throw refuse(`holds a NUL byte on line ${lineAt(text, nul)}, which PostgreSQL cannot read; remove it (or save the file as UTF-8 text if it is in another encoding).`);
+  return text;
+}
+
+function lineAt(text: string, index: number): number {
+  return text.slice(0, Math.max(index, 0)).split('\n').length;
 }
 
 /** Statements that change data or the server rather than describe a schema. */

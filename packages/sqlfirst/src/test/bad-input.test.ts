@@ -133,7 +133,7 @@ describe('schema files that do not load', () => {
   });
 
   test('a SQL function whose body uses a missing table', {
-    todo: 'shadow/index.ts loadSchema: pg-delta validates function bodies after committing the file, so locateFailure replays into a non-empty shadow and reports "relation \"items\" already exists" at line 1',
+    todo: 'shadow/index.ts loadSchema: pg-delta validates function bodies after committing the file, so locateFailure replays into a non-empty shadow and names the wrong statement ("relation \"items\" already exists", line 1)',
   }, async () => {
     await refused(apply(schema('sql-function.sql')), {
       message: /sql-function\.sql line \d+: relation "missing_orders" does not exist, in "CREATE FUNCTION order_count\(\) RETURNS bigint"/,
@@ -160,10 +160,39 @@ describe('schema files that are not a schema', () => {
     });
   });
 
-  test('a file that is not UTF-8', async () => {
-    const file = path.join(work, 'latin1.sql');
-    fs.writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('CREATE TABLE caf\xe9 (id int);\n', 'latin1')]));
-    await refused(apply('file://latin1.sql'), { message: /The schema file latin1\.sql is not valid UTF-8 text; save it as UTF-8\.$/ });
+  test('a file that is not UTF-8 names the line of the first bad byte', async () => {
+    fs.writeFileSync(path.join(work, 'latin1.sql'), Buffer.from('CREATE TABLE items (id int);\nCREATE TABLE caf\xe9 (id int);\n', 'latin1'));
+    await refused(apply('file://latin1.sql'), {
+      message: /The schema file latin1\.sql is not valid UTF-8 text \(the first invalid byte is on line 2\); save it as UTF-8\.$/,
+    });
+  });
+
+  test('a UTF-16 file (bytes 0xff 0xfe first), as Windows PowerShell 5 writes', async () => {
+    const text = Buffer.from('CREATE TABLE items (id int);\n', 'utf16le');
+    fs.writeFileSync(path.join(work, 'utf16.sql'), Buffer.concat([Buffer.from([0xff, 0xfe]), text]));
+    await refused(apply('file://utf16.sql'), { message: /The schema file utf16\.sql is UTF-16 text \(as Windows PowerShell 5 writes with > or Out-File\); save it as UTF-8\.$/ });
+  });
+
+  test('a UTF-8 byte-order mark (as Notepad may save) is not an error', async () => {
+    fs.writeFileSync(path.join(work, 'bom.sql'), `\uFEFF${fs.readFileSync(fixture('v1.sql'), 'utf8')}`);
+    const result = await runCli(['plan', '--url', target, '--to', 'file://bom.sql', '--exit-code'], { cwd: work });
+    assert.equal(result.code, 0, result.output);
+    assert.match(result.stdout, /No changes/);
+  });
+
+  test('a NUL byte', async () => {
+    fs.writeFileSync(path.join(work, 'nul.sql'), 'CREATE TABLE items (id int);\n\nCREATE TABLE b (id int);\0\n');
+    await refused(apply('file://nul.sql'), { message: /The schema file nul\.sql holds a NUL byte on line 3, which PostgreSQL cannot read; remove it/ });
+  });
+
+  test('a folder given as the schema file', async () => {
+    fs.mkdirSync(path.join(work, 'schema-folder'), { recursive: true });
+    await refused(apply('file://schema-folder'), { message: /The schema file schema-folder is a folder; pass the \.sql file itself/ });
+  });
+
+  test('a psql meta-command, as in some dumps', async () => {
+    fs.writeFileSync(path.join(work, 'meta.sql'), 'CREATE TABLE items (id int);\n\\connect other\nCREATE TABLE b (id int);\n');
+    await refused(apply('file://meta.sql'), { message: /meta\.sql line 2: syntax error at or near "\\", in "\\connect other"/ });
   });
 
   test('a missing file', async () => {
@@ -186,6 +215,18 @@ describe('schema files that are not a schema', () => {
 
   test('BEGIN and COMMIT', async () => {
     await refused(apply(schema('transaction.sql')), { message: /transaction\.sql line 2: BEGIN does not belong in a schema file/ });
+  });
+
+  const REPLAY_BUG = 'shadow/index.ts loadSchema: pg-delta detects this after the file is committed, so locateFailure replays into a non-empty shadow and names the wrong statement ("relation \"items\" already exists", line 1)';
+
+  test('INSERT hidden in a DO block', { todo: REPLAY_BUG }, async () => {
+    fs.writeFileSync(path.join(work, 'do-insert.sql'), "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);\nDO $$ BEGIN INSERT INTO items VALUES (1, 'x'); END $$;\n");
+    await refused(apply('file://do-insert.sql'), { message: /do-insert\.sql(?: line 2)?: .*(rows|data)/ });
+  });
+
+  test('CREATE ROLE hidden in a DO block', { todo: REPLAY_BUG }, async () => {
+    fs.writeFileSync(path.join(work, 'do-role.sql'), "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);\nDO $$ BEGIN EXECUTE 'CREATE ROLE sneaky'; END $$;\n");
+    await refused(apply('file://do-role.sql'), { message: /do-role\.sql(?: line 2)?: .*role/i });
   });
 
   test('CREATE ROLE', async () => {

@@ -71,7 +71,7 @@ before(async () => {
     'insert.sql': `${V1}INSERT INTO items VALUES (1, 'x', 1);\n`,
     'out-of-order.sql': `CREATE TABLE orders (id int, item_id int REFERENCES items (id));\n${V1}`,
     'empty.sql': '',
-    'latin1.sql': Buffer.from([0xff, 0xfe, 0x43, 0xe9, 0x0a]),
+    'latin1.sql': Buffer.from('CREATE TABLE caf\xe9 (id int);\n', 'latin1'),
     'check.sql': 'CREATE TABLE items (id int PRIMARY KEY, price numeric CHECK (cost > 0));\n',
     'unique.sql': `${V1}ALTER TABLE items ADD CONSTRAINT items_name_key UNIQUE (name);\nCREATE TABLE extra (id int);\n`,
     'v2.sql': `${V1}CREATE TABLE extra (id int);\n`,

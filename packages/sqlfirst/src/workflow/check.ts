@@ -14,7 +14,7 @@ import type { Reporter } from '../report/index.js';
 import type { ConnectionTarget } from '../target/url.js';
 import type { GeneratedTypes } from '../typegen/index.js';
 import { loadDesired, openTarget, planAgainst, repositoryRoot, type TargetSpec } from './session.js';
-import { TYPES_DIR } from './sync.js';
+import { generateTypes, TYPES_DIR } from './sync.js';
 
 export interface CheckRequest extends TargetSpec {
   /** compare the live database with schema.sql (the CLI sets it for an explicit --env or --url) */
@@ -67,7 +67,7 @@ export async function runCheck(request: CheckRequest, reporter: Reporter): Promi
     }
 
     if (request.drift) {
-      const { plan, skipped } = await planAgainst(desired, open, request.policy, reporter, 'drift');
+      const { plan, skipped } = await planAgainst(desired, open, request, reporter, 'drift');
       drifted = plan.changes.length;
       for (const change of plan.changes) {
         findings.push(`drift: ${firstLine(change.sql)}${change.dataLoss ? ' (loses data)' : ''}`);
@@ -97,24 +97,6 @@ export async function runCheck(request: CheckRequest, reporter: Reporter): Promi
   return 0;
 }
 
-/**
- * The Drizzle files schema.sql produces, pulled from `target` (a database that
- * holds exactly schema.sql), exactly as `sqlfirst types` makes them; writes nothing.
- */
-export async function generateTypes(
-  request: Pick<TargetSpec, 'schemas'>,
-  target: ConnectionTarget,
-  desired: SchemaState,
-  reporter: Reporter,
-): Promise<GeneratedTypes> {
-  const { pullTypes } = await import('../typegen/index.js');
-  const schemas = request.schemas.length ? request.schemas : schemasOf(desired);
-  return reporter.step(
-    'drizzle-kit pull',
-    () => pullTypes({ target, schemas, onOutput: (line) => reporter.line(`  ${line}`) }),
-    () => `schemas ${schemas.join(', ')}`,
-  );
-}
 
 async function compareCommitted(outDir: string, files: GeneratedTypes): Promise<string[]> {
   const { compareTypes } = await import('../typegen/index.js');

@@ -7,7 +7,7 @@ import { acquireApplyLock } from '../target/lock.js';
 import { openPool, terminateOwnSessions } from '../target/connect.js';
 import { onInterrupt } from '../interrupt.js';
 import type { SchemaState } from '../engine/index.js';
-import { loadDesired, openTarget, planAgainst, preparePlan, type OpenTarget, type PreparedPlan, type TargetSpec } from './session.js';
+import { loadDesired, openTarget, planAgainst, preparePlan, type OpenTarget, type PreparedPlan, type TargetSpec, type WhileLoaded } from './session.js';
 
 export interface PlanRequest extends TargetSpec {
   /** exit 2 when changes are pending (for CI) */
@@ -73,18 +73,25 @@ export async function runApply(request: ApplyRequest, reporter: Reporter): Promi
  * The apply pipeline on an already open target: plan, policy, approval, apply,
  * verify. `announce` prints the final line (off when more steps follow).
  */
-export async function applyToOpenTarget(request: ApplyRequest, open: OpenTarget, reporter: Reporter, { announce = true } = {}): Promise<ApplyOutcome> {
+export async function applyToOpenTarget(
+  request: ApplyRequest,
+  open: OpenTarget,
+  reporter: Reporter,
+  { announce = true, whileLoaded }: { announce?: boolean; whileLoaded?: WhileLoaded } = {},
+): Promise<ApplyOutcome> {
   // held from before the target is read until after verify: runs never interleave
   const lock = await reporter.step('lock', () => acquireApplyLock(open.target, request.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS));
   try {
-    return await planApplyVerify(request, open, reporter, announce);
+    return await planApplyVerify(request, open, reporter, announce, whileLoaded);
   } finally {
     await lock.release();
   }
 }
 
-async function planApplyVerify(request: ApplyRequest, open: OpenTarget, reporter: Reporter, announce: boolean): Promise<ApplyOutcome> {
-  const { plan, skipped, desired } = request.planFile ? await reviewedPlan(request.planFile, request, open, reporter) : await preparePlan(request, open, reporter);
+async function planApplyVerify(request: ApplyRequest, open: OpenTarget, reporter: Reporter, announce: boolean, whileLoaded?: WhileLoaded): Promise<ApplyOutcome> {
+  const { plan, skipped, desired } = request.planFile
+    ? await reviewedPlan(request.planFile, request, open, reporter, whileLoaded)
+    : await preparePlan(request, open, reporter, whileLoaded);
   const summary = reporter.plan(plan, skipped);
   const finish = (count: number, message: string): ApplyOutcome => {
     if (announce) reporter.success(message);
@@ -112,16 +119,16 @@ async function planApplyVerify(request: ApplyRequest, open: OpenTarget, reporter
 }
 
 /** A saved plan, checked against this run; the schema is still loaded, to verify afterwards. */
-async function reviewedPlan(file: string, request: ApplyRequest, open: OpenTarget, reporter: Reporter): Promise<PreparedPlan> {
+async function reviewedPlan(file: string, request: ApplyRequest, open: OpenTarget, reporter: Reporter, whileLoaded?: WhileLoaded): Promise<PreparedPlan> {
   const { readPlanFile } = await import('./reviewed.js');
   const plan = await reporter.step('read plan', () => readPlanFile(file, request, open.target), (p) => `${p.changes.length} statement(s) from ${file}`);
-  const desired = await loadDesired(request, open, reporter);
+  const desired = await loadDesired(request, open, reporter, whileLoaded);
   return { plan, skipped: [], desired };
 }
 
 /** Re-plans against the target: anything left means it does not match the schema. */
 async function verify(desired: SchemaState, open: OpenTarget, request: ApplyRequest, reporter: Reporter, brokenIndexes: string[]): Promise<void> {
-  const residue = await planAgainst(desired, open, request.policy, reporter, 'verify');
+  const residue = await planAgainst(desired, open, request, reporter, 'verify');
   const left = [
     ...residue.plan.changes.map((c) => c.sql.split('\n')[0]),
     ...brokenIndexes.map((name) => `index ${name} was created invalid (unusable)`),

@@ -94,10 +94,13 @@ export interface PreparedPlan {
   desired: SchemaState;
 }
 
+/** Work that needs a database holding exactly schema.sql (pulling the Drizzle types). */
+export type WhileLoaded = (shadow: ConnectionTarget, desired: SchemaState) => Promise<void>;
+
 /** Loads the schema into a shadow, reads the target and plans, with the policy applied. */
-export async function preparePlan(spec: TargetSpec, open: OpenTarget, reporter: Reporter): Promise<PreparedPlan> {
-  const desired = await loadDesired(spec, open, reporter);
-  return planAgainst(desired, open, spec.policy, reporter, 'plan');
+export async function preparePlan(spec: TargetSpec, open: OpenTarget, reporter: Reporter, whileLoaded?: WhileLoaded): Promise<PreparedPlan> {
+  const desired = await loadDesired(spec, open, reporter, whileLoaded);
+  return planAgainst(desired, open, spec, reporter, 'plan');
 }
 
 /**
@@ -109,7 +112,7 @@ export async function loadDesired(
   spec: TargetSpec,
   open: OpenTarget,
   reporter: Reporter,
-  use?: (shadow: ConnectionTarget, desired: SchemaState) => Promise<void>,
+  use?: WhileLoaded,
 ): Promise<SchemaState> {
   const files = await readSchemaFiles(spec.schemaFiles);
   const server = spec.devUrl ? await devServer(spec, open) : open.target;
@@ -137,13 +140,13 @@ async function devServer(spec: TargetSpec, open: OpenTarget): Promise<Connection
 }
 
 /** Reads the target and plans the changes to `desired`, applying the policy. */
-export async function planAgainst(desired: SchemaState, open: OpenTarget, policy: DiffPolicy, reporter: Reporter, step: string): Promise<PreparedPlan> {
+export async function planAgainst(desired: SchemaState, open: OpenTarget, spec: TargetSpec, reporter: Reporter, step: string): Promise<PreparedPlan> {
   const pool = openPool(open.target);
   try {
     const current = await reporter.step('read target', () => readState(pool));
     const result = await reporter.step(
       step,
-      async () => applyPolicy(planChanges(current, desired, { owner: open.target.user }), policy),
+      async () => applyPolicy(planChanges(current, desired, { schemas: spec.schemas, applyingRole: open.target.user }), spec.policy),
       (r) => `${r.plan.changes.length} statement(s)${r.skipped.length ? `, ${r.skipped.length} skipped by policy` : ''}`,
     );
     return { ...result, desired };

@@ -19,7 +19,8 @@ import {
   type Observed,
 } from './fastpath.js';
 import { applyToOpenTarget, type ApplyRequest } from './migrate.js';
-import { loadDesired, openTarget, repositoryRoot, type OpenTarget, type TargetSpec } from './session.js';
+import { loadDesired, openTarget, repositoryRoot, type TargetSpec, type WhileLoaded } from './session.js';
+import type { GeneratedTypes } from '../typegen/index.js';
 
 /** Where the generated Drizzle files live, relative to the repository root. */
 export const TYPES_DIR = path.join('packages', 'database', 'src', 'schema');
@@ -51,13 +52,20 @@ export async function runSync(request: SyncRequest, reporter: Reporter): Promise
   const open = await openTarget(request, reporter);
   try {
     const stateFile = statePath(root, open.target, open.embedded, request.envName);
-    const inputs = syncInputs(request, outDir);
+    const inputs = syncInputs(request);
     const check = await reporter.step(
       'check changes',
       async () => {
-        const observed = await observe(request, open, outDir);
-        const state = request.force ? undefined : await readState(stateFile);
-        return { observed, state, why: request.force ? 'full sync forced' : differences(state, inputs, observed) };
+        if (request.force) return { why: 'full sync forced', state: undefined, observed: await observe(request, root, outDir) };
+        const state = await readState(stateFile);
+        const observed = await observe(request, root, outDir);
+        // the database is read only once the files match: a changed file needs no query to tell
+        let why = differences(state, inputs, observed);
+        if (!why) {
+          observed.database = await fingerprintDatabase(open.target, open.server.versionNum, request.connectTimeoutMs);
+          why = differences(state, inputs, observed);
+        }
+        return { why, state, observed };
       },
       (c) => c.why ?? 'unchanged since the last sync',
     );
@@ -71,17 +79,25 @@ export async function runSync(request: SyncRequest, reporter: Reporter): Promise
 
     // a run that fails half-way must leave no record that could vouch for it
     await clearState(stateFile);
-    const applied = await applyToOpenTarget(request, open, reporter, { announce: !request.types });
-    // the state the next run will see: taken after apply, before anything else can change it
+    // the types come from the shadow, which holds exactly schema.sql: the same
+    // files as `sqlfirst types`, whatever order the target's objects were created in
+    let types: GeneratedTypes | undefined;
+    const whileLoaded: WhileLoaded | undefined = request.types
+      ? async (shadow, desired) => {
+          types = await generateTypes(request, shadow, desired, reporter);
+        }
+      : undefined;
+    const applied = await applyToOpenTarget(request, open, reporter, { announce: !request.types, whileLoaded });
+    if (types) await writeGenerated(outDir, types, reporter);
+    // the state the next run will see, read after apply
     const database = await fingerprintDatabase(open.target, open.server.versionNum, request.connectTimeoutMs);
-    if (request.types) await generate(request, open.target, applied.desired, reporter, outDir);
     await writeState(stateFile, {
       target: targetLabel(open.target, open.embedded),
       env: request.envName ?? '',
       inputs,
       schema: check.observed.schema,
       database,
-      types: request.types ? await hashTypeFiles(outDir) : undefined,
+      types: request.types ? await hashTypeFiles(root, outDir) : undefined,
       skippedByPolicy: skippedCount(reporter),
     });
     if (request.types) reporter.success(`Synced: ${applied.count} statement(s) applied and Drizzle types up to date.`);
@@ -91,24 +107,15 @@ export async function runSync(request: SyncRequest, reporter: Reporter): Promise
   }
 }
 
-/** The three hashes, read side by side. An unreadable schema file hashes as "unreadable": the full path reports it. */
-async function observe(request: SyncRequest, open: OpenTarget, outDir: string): Promise<Observed> {
-  const [schema, database, types] = await Promise.all([
-    hashSchemaFiles(request.schemaFiles),
-    fingerprintDatabase(open.target, open.server.versionNum, request.connectTimeoutMs),
-    request.types ? hashTypeFiles(outDir) : undefined,
-  ]);
-  return { schema: schema ?? 'unreadable', database, types };
+/** The schema files' and generated files' hashes. An unreadable schema file hashes as "unreadable": the full path reports it. */
+async function observe(request: SyncRequest, root: string, outDir: string): Promise<Observed> {
+  const [schema, types] = await Promise.all([hashSchemaFiles(request.schemaFiles), request.types ? hashTypeFiles(root, outDir) : undefined]);
+  return { schema: schema ?? 'unreadable', types };
 }
 
-/** What else shapes a sync's result: versions (sqlfirst, pg-delta, drizzle-kit), policy, schemas in scope, types folder. */
-function syncInputs(request: SyncRequest, outDir: string): string {
-  return hashInputs({
-    sqlfirst: packageManifest(),
-    policy: request.policy,
-    schemas: request.schemas,
-    types: request.types ? outDir : null,
-  });
+/** What else shapes a sync's result: versions (sqlfirst, pg-delta, drizzle-kit), policy, schemas in scope. */
+function syncInputs(request: SyncRequest): string {
+  return hashInputs({ sqlfirst: packageManifest(), policy: request.policy, schemas: request.schemas });
 }
 
 let manifest: unknown;
@@ -132,7 +139,7 @@ export async function runTypes(request: TargetSpec & { typesDir?: string }, repo
   try {
     const outDir = path.resolve(repositoryRoot(), request.typesDir ?? TYPES_DIR);
     // the shadow holds exactly schema.sql: pull the types from it
-    await loadDesired(request, open, reporter, (shadow, desired) => generate(request, shadow, desired, reporter, outDir));
+    await loadDesired(request, open, reporter, async (shadow, desired) => writeGenerated(outDir, await generateTypes(request, shadow, desired, reporter), reporter));
     reporter.success('Drizzle types are up to date with schema.sql.');
     return 0;
   } finally {
@@ -140,10 +147,27 @@ export async function runTypes(request: TargetSpec & { typesDir?: string }, repo
   }
 }
 
-async function generate(request: TargetSpec, target: ConnectionTarget, desired: SchemaState, reporter: Reporter, outDir: string): Promise<void> {
-  const { pullTypes, writeTypes } = await import('../typegen/index.js');
+/**
+ * The Drizzle files schema.sql produces, pulled from `target` (a database that
+ * holds exactly schema.sql, i.e. a shadow); writes nothing.
+ */
+export async function generateTypes(
+  request: Pick<TargetSpec, 'schemas'>,
+  target: ConnectionTarget,
+  desired: SchemaState,
+  reporter: Reporter,
+): Promise<GeneratedTypes> {
+  const { pullTypes } = await import('../typegen/index.js');
   const schemas = request.schemas.length ? request.schemas : schemasOf(desired);
-  const files = await reporter.step('drizzle-kit pull', () => pullTypes({ target, schemas, onOutput: (line) => reporter.line(`  ${line}`) }), () => `schemas ${schemas.join(', ')}`);
+  return reporter.step(
+    'drizzle-kit pull',
+    () => pullTypes({ target, schemas, onOutput: (line) => reporter.line(`  ${line}`) }),
+    () => `schemas ${schemas.join(', ')}`,
+  );
+}
+
+async function writeGenerated(outDir: string, files: GeneratedTypes, reporter: Reporter): Promise<void> {
+  const { writeTypes } = await import('../typegen/index.js');
   const written = await reporter.step('write types', () => writeTypes(outDir, files), (names) => (names.length ? `updated ${names.join(', ')}` : 'unchanged'));
   reporter.result.typesWritten = written;
 }
