@@ -47,6 +47,8 @@ export interface LoadEnvironmentOptions {
   env?: ProcessEnvironment;
   /** the Windows user environment (HKCU\Environment); defaults to reading the registry on win32, {} elsewhere */
   userEnvironment?: UserEnvironment;
+  /** the schema files come from --to: src is not read (nor checked) */
+  ignoreSrc?: boolean;
 }
 
 /** The env without a configured database may fall back to the embedded one. */
@@ -58,7 +60,7 @@ export async function loadEnvironment(options: LoadEnvironmentOptions): Promise<
   const env = options.env ?? process.env;
   const credentials = new Credentials(env, options.userEnvironment ?? defaultUserEnvironment(env));
   const document = new AtlasDocument(await parseHcl(source), source, options.vars ?? {}, credentials);
-  return new EnvironmentReader(document, options.envName).read(configPath);
+  return new EnvironmentReader(document, options.envName).read(configPath, options.ignoreSrc ?? false);
 }
 
 function readConfig(configPath: string): string {
@@ -90,10 +92,10 @@ class EnvironmentReader {
     this.block = document.env(name);
   }
 
-  read(configPath: string): Environment {
+  read(configPath: string, ignoreSrc: boolean): Environment {
     const url = this.string(this.block, 'url', this.urlReads);
     const devUrl = this.string(this.block, 'dev');
-    const sources = this.stringList('src');
+    const sources = ignoreSrc ? undefined : this.stringList('src');
     const schemas = this.stringList('schemas') ?? [];
     const diff = this.document.child(this.block, 'diff');
     const skip = diff && this.document.child(diff, 'skip');

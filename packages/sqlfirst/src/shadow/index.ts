@@ -16,6 +16,8 @@ import { parseTarget, withDatabase, type ConnectionTarget } from '../target/url.
 import { excerpt, splitStatements } from './statements.js';
 
 export const SHADOW_PREFIX = 'sqlfirst_shadow_';
+/** longest a single schema statement may run in the shadow */
+const SHADOW_STATEMENT_TIMEOUT_MS = 120_000;
 /** a shadow whose creator we cannot check is stale after this long */
 const STALE_AFTER_MS = 60 * 60 * 1000;
 
@@ -94,6 +96,8 @@ function refuseNonSchemaStatement(file: string, statement: string, line: number)
 
 export interface Shadow {
   target: ConnectionTarget;
+  /** the server it lives on */
+  server: ConnectionTarget;
   pool: Pool;
   /** drops the shadow database; safe to call twice */
   drop(): Promise<void>;
@@ -111,7 +115,8 @@ export async function createShadow(server: ConnectionTarget, connectTimeoutMs?: 
     throw shadowError(error, server);
   }
   const target = parseTarget(withDatabase(server.url, name), 'shadow database URL');
-  const pool = openPool(target, { connectTimeoutMs });
+  // a schema file that runs forever (pg_sleep, a huge DO loop) must not hang the run
+  const pool = openPool(target, { connectTimeoutMs, statementTimeoutMs: SHADOW_STATEMENT_TIMEOUT_MS });
   let dropped = false;
   const drop = async () => {
     if (dropped) return;
@@ -122,7 +127,7 @@ export async function createShadow(server: ConnectionTarget, connectTimeoutMs?: 
     await admin.end().catch(() => {});
   };
   const forget = onInterrupt(drop);
-  return { target, pool, drop };
+  return { target, server, pool, drop };
 }
 
 /** sqlfirst_shadow_<host>_<pid>_<time>: enough to tell later whether its creator still runs. */
@@ -186,7 +191,7 @@ export async function loadSchema(files: SchemaFile[], shadow: Shadow): Promise<S
     return await loadState(files, shadow.pool);
   } catch (error) {
     if (!(error instanceof LoadError)) throw error;
-    const located = await locateFailure(files, shadow.pool).catch(() => undefined);
+    const located = await locateInFreshShadow(files, shadow).catch(() => undefined);
     if (located) {
       throw new SqlfirstError(
         `${located.file} line ${located.line}: ${located.message}, in "${excerpt(located.statement)}"; fix the statement${/does not exist/.test(located.message) ? ' or move it after the objects it uses' : ''} (the target was not changed).`,
@@ -206,6 +211,19 @@ interface LocatedFailure {
   line: number;
   statement: string;
   message: string;
+}
+
+/**
+ * The engine may fail after it committed some files (checking function bodies,
+ * or rows a DO block inserted), so the replay needs an empty database of its own.
+ */
+async function locateInFreshShadow(files: SchemaFile[], shadow: Shadow): Promise<LocatedFailure | undefined> {
+  const fresh = await createShadow(shadow.server);
+  try {
+    return await locateFailure(files, fresh.pool);
+  } finally {
+    await fresh.drop();
+  }
 }
 
 async function locateFailure(files: SchemaFile[], pool: Pool): Promise<LocatedFailure | undefined> {

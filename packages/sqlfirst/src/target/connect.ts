@@ -7,6 +7,8 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** how long a single query may take before the client gives up */
   queryTimeoutMs?: number;
+  /** the server's statement_timeout for every session of the pool */
+  statementTimeoutMs?: number;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -25,6 +27,7 @@ export function poolConfig(target: ConnectionTarget, options: ConnectOptions = {
     ssl: sslOptions(target),
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     query_timeout: options.queryTimeoutMs,
+    statement_timeout: options.statementTimeoutMs,
     application_name: APPLICATION_NAME,
     max: 4,
   };

@@ -5,10 +5,16 @@
  */
 const secrets = new Set<string>();
 
+/**
+ * Shorter secrets are masked only inside URLs: replacing every "p" in the
+ * output would garble it and hint at the password more than it hides.
+ */
+const MIN_FREE_TEXT_SECRET = 4;
+
 export function registerSecret(secret: string | undefined): void {
-  if (!secret) return;
+  if (!secret || secret.length < MIN_FREE_TEXT_SECRET) return;
   for (const form of [secret, encodeURIComponent(secret), safeDecode(secret)]) {
-    if (form && form.length >= 1) secrets.add(form);
+    if (form) secrets.add(form);
   }
 }
 

@@ -427,7 +427,9 @@ describe('schema sources', () => {
   test('an absolute file:/// URL', async () => {
     const configPath = project(hcl('"file://schema.sql"'));
     const absolute = path.join(path.dirname(configPath), 'schema.sql');
-    const other = project(hcl(JSON.stringify(`file://${absolute}`)));
+    // a second config in the same repository names it by its absolute path
+    const other = path.join(path.dirname(configPath), 'absolute.hcl');
+    fs.writeFileSync(other, hcl(JSON.stringify(`file://${absolute}`)));
     const result = await loadEnvironment({ configPath: other, envName: 'local', env: {} });
     assert.deepEqual(result.schemaFiles, [absolute]);
   });

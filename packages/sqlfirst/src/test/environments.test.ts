@@ -33,7 +33,6 @@ const SANDBOX_SCRIPT = path.join(REPO, 'scripts', 'dist', 'apply-schema-sandbox.
  * follow the catalog too); `sqlfirst types` pulls from the shadow (schema.sql's order). The
  * committed files match neither, so a fresh clone's `npm run db:sync` rewrites them.
  */
-const TYPES_TODO = 'product: npm run db:sync on a fresh database rewrites the committed schema.ts/relations.ts (types depend on the database the pull reads, not on schema.sql alone)';
 
 const USER = 'livermore';
 const PASSWORD = 'S@nd:b/x%#?& 1';
@@ -132,7 +131,7 @@ describe('local', { concurrency: true }, () => {
     assert.match(plan.stdout, /No changes: the database already matches the schema\./);
   });
 
-  test('scripts/sync-schema with types generates exactly the committed Drizzle files', { todo: TYPES_TODO }, async () => {
+  test('scripts/sync-schema with types generates exactly the committed Drizzle files', async () => {
     const db = await database(plain);
     // sqlfirst writes the types under the repository root found from the cwd: a temporary
     // one here, so the run cannot change (or race over) the committed files, only be compared with them

@@ -207,7 +207,6 @@ const MODES: FailureMode[] = [
     name: '--to given an https URL with the password',
     args: () => ['plan', '--url', target, '--to', `https://${USER}:${encodeURIComponent(PASSWORD)}@example.com/schema.sql`],
     message: /is not a file/,
-    todo: 'workflow/spec.ts schemaPath echoes "--to <url>" unmasked, and --url is not parsed yet so its password is not registered for redaction',
   },
   { name: '--dev-url on a closed port', args: () => ['plan', '--url', target, '--to', 'file://schema.sql', '--dev-url', url({ port: closedPort, database: 'postgres' })], message: /connection was refused/ },
   { name: 'an atlas.hcl env whose schema does not load', args: () => ['apply', '--env', 'bad_schema', '--auto-approve'], env: () => tcpEnv(), message: /syntax-error\.sql line 3: syntax error/ },

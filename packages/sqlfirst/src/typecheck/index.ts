@@ -28,7 +28,7 @@ export { groupBreaks, OTHER_CHANGES, type BreakGroup, type ChangeRef, type TypeB
 export interface TypeCheckResult {
   /** every type error, sorted by file and line, each once */
   breaks: TypeBreak[];
-  /** the packages checked, as folders relative to the repository root (the database package first) */
+  /** the packages checked, as folders relative to the repository root (the database package first); empty when the root has no workspace package holding schema.sql */
   packages: string[];
   /** set when nothing changed since the last run: `breaks` and `packages` are that run's */
   skipped?: 'unchanged';
@@ -69,6 +69,8 @@ async function check(root: string, generatedText: GeneratedText, options: TypeCh
   const generated: Record<string, string> = { 'schema.ts': generatedText['schema.ts'], 'relations.ts': generatedText['relations.ts'] };
   const packages = await readWorkspace(root);
   const database = await findDatabasePackage(root, packages, options.typesDir);
+  // not a workspace with a database package (sqlfirst used on its own): nothing to check
+  if (!database) return { breaks: [], packages: [] };
   const typesDir = path.resolve(root, options.typesDir ?? path.join(database.rel, 'src', 'schema'));
   const checked = [database, ...packages.filter((p) => p !== database && dependsOn(p, database.name))];
   // the committed generated files are replaced by `generated`: not inputs

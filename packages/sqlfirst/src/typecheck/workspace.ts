@@ -33,12 +33,10 @@ export async function readManifest(file: string): Promise<PackageManifest | unde
   }
 }
 
-/** The packages the root package.json's `workspaces` names, in that order (globs such as packages/* expand alphabetically). */
+/** The packages the root package.json's `workspaces` names, in that order (globs such as packages/* expand alphabetically); none without a package.json. */
 export async function readWorkspace(root: string): Promise<WorkspacePackage[]> {
   const manifest = await readManifest(path.join(root, 'package.json'));
-  if (!manifest) {
-    throw new SqlfirstError(`No package.json in ${root}; type-checking the workspace needs the repository root.`, { step: 'typecheck' });
-  }
+  if (!manifest) return [];
   const patterns = Array.isArray(manifest.workspaces) ? manifest.workspaces : (manifest.workspaces?.packages ?? []);
   const packages: WorkspacePackage[] = [];
   const seen = new Set<string>();
@@ -115,9 +113,10 @@ export function toRel(root: string, file: string): string {
 
 /**
  * The package the generated types belong to: the one holding `typesDir` when
- * given, else the one whose folder holds schema.sql (preferring @livermore/database).
+ * given, else the one whose folder holds schema.sql (preferring @livermore/database);
+ * undefined when no workspace package holds one.
  */
-export async function findDatabasePackage(root: string, packages: WorkspacePackage[], typesDir?: string): Promise<WorkspacePackage> {
+export async function findDatabasePackage(root: string, packages: WorkspacePackage[], typesDir?: string): Promise<WorkspacePackage | undefined> {
   if (typesDir) {
     const absolute = path.resolve(root, typesDir);
     const owner = packages
@@ -130,9 +129,5 @@ export async function findDatabasePackage(root: string, packages: WorkspacePacka
   for (const pkg of packages) {
     if (await fs.stat(path.join(pkg.dir, 'schema.sql')).then((s) => s.isFile(), () => false)) holders.push(pkg);
   }
-  const found = holders.find((p) => p.name === '@livermore/database') ?? holders[0];
-  if (!found) {
-    throw new SqlfirstError('No workspace package holds a schema.sql, so there is no database package to type-check against; list it in the root package.json\'s workspaces.', { step: 'typecheck' });
-  }
-  return found;
+  return holders.find((p) => p.name === '@livermore/database') ?? holders[0];
 }

@@ -5,7 +5,7 @@
  *
  * - the schema files (sha256 of their names and bytes),
  * - the target's schema (one catalog query hashing every definition a plan
- *   could change: see FINGERPRINT_SQL),
+ *   could change: see fingerprintSql),
  * - the generated Drizzle files (sha256 of their bytes),
  *
  * plus the inputs that shape the result (sqlfirst and engine versions, the
@@ -14,8 +14,8 @@
  * the target's identity (user@host:port/database, no password) and the
  * environment name. It holds hashes only: no URL, no password.
  *
- * This module imports nothing heavy (no engine, no drizzle-kit), so the fast
- * path costs a connection and one query.
+ * This module imports nothing heavy (no engine, no drizzle-kit): the fast
+ * path costs a connection and one query, plus reading the files.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -37,10 +37,10 @@ export const SKIP_MESSAGE = 'Nothing changed since the last sync (schema, databa
 /** What the last successful sync saw, as hashes. */
 export interface SyncState {
   format: number;
-  /** shown to people: user@host:port/database (never a password), or "embedded" */
+  /** shown to people: user@host:port/database (never a password), or embedded/<database> */
   target: string;
   env: string;
-  /** versions, policy, schemas in scope, types folder */
+  /** hash of the versions, the policy and the schemas in scope */
   inputs: string;
   /** sha256 of the schema files' names and bytes */
   schema: string;
@@ -107,7 +107,7 @@ export function statePath(root: string, target: ConnectionTarget, embedded: bool
   return path.join(root, STATE_DIR, `${sha256(targetLabel(target, embedded), envName ?? '').slice(0, 32)}.json`);
 }
 
-/** user@host:port/database, or "embedded" (its port changes at every start). */
+/** user@host:port/database, or embedded/<database> (the embedded server's port changes at every start). */
 export function targetLabel(target: ConnectionTarget, embedded: boolean): string {
   return embedded ? `embedded/${target.database}` : `${target.user}@${target.host}:${target.port}/${target.database}`;
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqlfirstError } from '../errors.js';
+import { maskUrl } from '../target/url.js';
 import { parseDuration } from '../config/duration.js';
 import { NO_SKIPS } from '../policy/index.js';
 import { repositoryRoot, type TargetSpec } from './session.js';
@@ -49,6 +50,7 @@ export async function resolveSpec(flags: TargetFlags, cwd = process.cwd()): Prom
     configPath,
     envName: flags.env ?? 'local',
     vars: parseVarFlags(flags.var ?? []),
+    ignoreSrc: schemaOverride !== undefined,
   });
   return {
     envName: environment.name,
@@ -71,7 +73,7 @@ function schemaPath(to: string, cwd: string): string {
     return /^\/[A-Za-z]:|^\/\//.test(rest) ? fileURLToPath(to) : path.resolve(cwd, rest);
   }
   if (/^[a-z]+:\/\//i.test(to)) {
-    throw new SqlfirstError(`--to ${to} is not a file; sqlfirst reads the desired schema from SQL files (file://schema.sql).`, { step: 'config' });
+    throw new SqlfirstError(`--to ${maskUrl(to)} is not a file; sqlfirst reads the desired schema from SQL files (file://schema.sql).`, { step: 'config' });
   }
   return path.resolve(cwd, to);
 }
