@@ -4,8 +4,10 @@
  * every package that uses @livermore/database, without a database and without
  * touching a committed file.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -117,6 +119,29 @@ describe('typecheck stage', () => {
     assert.ok(files.has('packages/database/src/test/client.test.ts'), JSON.stringify(result.breaks, null, 2));
     assert.ok(files.has('packages/trading-core/src/test/trading.test.ts'));
     for (const item of result.breaks) assert.match(item.message, /isFiat/);
+  });
+
+  it('checks nothing outside a workspace with a database package', async () => {
+    const alone = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlfirst-typecheck-'));
+    try {
+      assert.deepEqual(await typeCheckWorkspace(alone, COMMITTED), { breaks: [], packages: [] });
+      fs.writeFileSync(path.join(alone, 'package.json'), JSON.stringify({ name: 'x', workspaces: ['packages/*'] }));
+      assert.deepEqual(await typeCheckWorkspace(alone, COMMITTED), { breaks: [], packages: [] });
+      assert.deepEqual(fs.readdirSync(alone), ['package.json'], 'nothing written');
+    } finally {
+      fs.rmSync(alone, { recursive: true, force: true });
+    }
+  });
+
+  it('loading the library or the CLI does not load TypeScript', () => {
+    const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+    const probe = `
+      import { createRequire } from 'node:module';
+      await import(${JSON.stringify(path.join(dist, 'index.js'))});
+      await import(${JSON.stringify(path.join(dist, 'program.js'))});
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => /[\\/]typescript[\\/]/.test(k));
+      process.stdout.write(JSON.stringify(loaded));`;
+    assert.equal(execFileSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' }), '[]');
   });
 
   it('groups breaks under the change that caused them', () => {
