@@ -74,6 +74,8 @@ try {
   await setup.query(`ALTER SYSTEM SET max_locks_per_transaction = ${LOCKS_PER_TRANSACTION}`);
   await setup.end();
   await server.stop();
+  // the postmaster may still be exiting: a pid file left behind would make the next start adopt a dying server
+  for (let i = 0; i < 200 && fs.existsSync(path.join(work, 'pg', 'postmaster.pid')); i++) await new Promise((r) => setTimeout(r, 50));
   server = await startEmbeddedServer(path.join(work, 'pg'));
   await main();
 } finally {

@@ -1,6 +1,7 @@
 /** The sqlfirst library: the workflows and the types that connect them. */
 export { runPlan, runApply, applyToOpenTarget, type PlanRequest, type ApplyRequest } from './workflow/migrate.js';
-export { runSync, runTypes, generateTypes, type SyncRequest } from './workflow/sync.js';
+export { runSync, runTypes, type SyncRequest } from './workflow/sync.js';
+export { generateTypes, TYPES_DIR } from './workflow/types.js';
 export { resolveSpec, type TargetFlags } from './workflow/spec.js';
 export type { TargetSpec } from './workflow/session.js';
 export { Reporter } from './report/index.js';

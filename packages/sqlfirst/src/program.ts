@@ -22,6 +22,7 @@ function withTargetOptions(command: Command): Command {
     .option('--connect-timeout <seconds>', 'give up connecting after this long (default 10)')
     .option('--lock-timeout <duration>', 'longest wait for a table lock per statement, e.g. 5s (default: atlas.hcl lock_timeout)')
     .option('--statement-timeout <duration>', 'longest run of one statement, e.g. 5m (default: atlas.hcl statement_timeout)')
+    .option('--no-typecheck', 'do not type-check the workspace against the new schema')
     .option('--json', 'print one machine-readable result')
     .option('--verbose', 'show each statement and error details');
 }
@@ -33,7 +34,7 @@ withTargetOptions(program.command('plan'))
   .action(async (options) => {
     await run(options, async (spec, reporter) => {
       const { runPlan } = await import('./workflow/migrate.js');
-      return runPlan({ ...spec, exitCode: options.exitCode, out: options.out }, reporter);
+      return runPlan({ ...spec, exitCode: options.exitCode, out: options.out, typeCheck: options.typecheck }, reporter);
     });
   });
 
@@ -43,6 +44,7 @@ withTargetOptions(program.command('apply'))
   .option('--auto-approve', 'apply without asking')
   .option('--allow-data-loss', 'allow statements that drop tables, columns or data')
   .option('--plan <file>', 'apply a plan saved by plan --out, refusing if anything changed since')
+  .option('--allow-breaking', 'apply even when the change breaks the TypeScript that uses the database')
   .option('--lock-wait <seconds>', 'how long to wait for another apply on the same database (default 30)', positiveNumber)
   .action(async (options) => {
     await run(options, async (spec, reporter) => {
@@ -54,6 +56,8 @@ withTargetOptions(program.command('apply'))
           autoApprove: options.autoApprove,
           allowDataLoss: options.allowDataLoss,
           planFile: options.plan,
+          typeCheck: options.typecheck,
+          allowBreaking: options.allowBreaking,
           lockWaitMs: options.lockWait === undefined ? undefined : options.lockWait * 1000,
           confirm: terminalConfirm(options.json),
         },
@@ -68,6 +72,7 @@ withTargetOptions(program.command('sync'))
   .option('--no-types', 'apply only, without regenerating the Drizzle types')
   .option('--auto-approve', 'apply without asking (sync never asks for the local environment)')
   .option('--force', 'run the full sync even when nothing changed since the last one')
+  .option('--allow-breaking', 'apply even when the change breaks the TypeScript that uses the database (shared environments)')
   .option('--types-dir <path>', 'folder for schema.ts and relations.ts (default: packages/database/src/schema, relative to the repository root)')
   .action(async (options) => {
     await run(options, async (spec, reporter) => {
@@ -80,6 +85,8 @@ withTargetOptions(program.command('sync'))
           typesDir: options.typesDir,
           force: options.force,
           allowDataLoss: options.allowDataLoss,
+          typeCheck: options.typecheck,
+          allowBreaking: options.allowBreaking,
           // the local loop runs dozens of times a day; shared environments ask first
           autoApprove: local || options.autoApprove,
           confirm: terminalConfirm(options.json),

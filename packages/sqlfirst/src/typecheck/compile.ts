@@ -145,7 +145,11 @@ export function checkOptions(copy: DatabaseCopy, config: ParsedConfig): TS.Compi
   const options: TS.CompilerOptions = { ...config.options };
   for (const key of EMIT_ONLY) delete options[key];
   options.noEmit = true;
-  options.paths = { ...options.paths, [copy.pkg.name]: [copy.entry] };
+  // the package's own mappings, made absolute, so packages in other folders can share a program
+  const base = options.baseUrl ?? (options.pathsBasePath as string | undefined) ?? path.dirname(config.configFile);
+  const paths: TS.MapLike<string[]> = {};
+  for (const [pattern, targets] of Object.entries(options.paths ?? {})) paths[pattern] = targets.map((t) => path.resolve(base, t));
+  options.paths = { ...paths, [copy.pkg.name]: [copy.entry] };
   return options;
 }
 

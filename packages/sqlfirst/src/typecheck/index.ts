@@ -137,3 +137,16 @@ function typescriptVersion(): string {
     return 'unknown';
   }
 }
+
+/**
+ * Whether applying `schemaFiles` changes the types the workspace compiles
+ * against: they must be the database package's own schema.sql. Another file
+ * applied ad hoc has nothing to do with the workspace's code.
+ */
+export async function typedWorkspace(root: string, schemaFiles: string[], typesDir?: string): Promise<boolean> {
+  const base = path.resolve(root);
+  const database = await findDatabasePackage(base, await readWorkspace(base));
+  if (!database || !schemaFiles.some((file) => path.resolve(file) === path.join(database.dir, 'schema.sql'))) return false;
+  // types written somewhere else (a scratch folder) are not what the workspace compiles against
+  return typesDir === undefined || path.resolve(base, typesDir).startsWith(database.dir + path.sep);
+}

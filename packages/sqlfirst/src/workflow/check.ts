@@ -14,7 +14,7 @@ import type { Reporter } from '../report/index.js';
 import type { ConnectionTarget } from '../target/url.js';
 import type { GeneratedTypes } from '../typegen/index.js';
 import { loadDesired, openTarget, planAgainst, repositoryRoot, type TargetSpec } from './session.js';
-import { generateTypes, TYPES_DIR } from './sync.js';
+import { generateTypes, TYPES_DIR } from './types.js';
 
 export interface CheckRequest extends TargetSpec {
   /** compare the live database with schema.sql (the CLI sets it for an explicit --env or --url) */

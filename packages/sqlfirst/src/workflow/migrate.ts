@@ -6,10 +6,16 @@ import { describeSummary, formatMs, type Reporter } from '../report/index.js';
 import { acquireApplyLock } from '../target/lock.js';
 import { openPool, terminateOwnSessions } from '../target/connect.js';
 import { onInterrupt } from '../interrupt.js';
-import type { SchemaState } from '../engine/index.js';
-import { loadDesired, openTarget, planAgainst, preparePlan, type OpenTarget, type PreparedPlan, type TargetSpec, type WhileLoaded } from './session.js';
+import type { MigrationPlan, SchemaState } from '../engine/index.js';
+import { loadDesired, openTarget, planAgainst, preparePlan, repositoryRoot, type OpenTarget, type PreparedPlan, type TargetSpec, type WhileLoaded } from './session.js';
+import { findBreaks, printBreaks, refuseBreaks, wantsTypeCheck } from './breaks.js';
+import { generateTypes } from './types.js';
+import type { BreakGroup } from '../typecheck/index.js';
+import type { GeneratedTypes } from '../typegen/index.js';
 
 export interface PlanRequest extends TargetSpec {
+  /** type-check the workspace against the desired schema (default: when the repository has a database package) */
+  typeCheck?: boolean;
   /** exit 2 when changes are pending (for CI) */
   exitCode?: boolean;
   /** save the plan here, for `apply --plan` */
@@ -21,8 +27,11 @@ export async function runPlan(request: PlanRequest, reporter: Reporter): Promise
   printHeader('sqlfirst plan', request, reporter);
   const open = await openTarget(request, reporter);
   try {
-    const { plan, skipped } = await preparePlan(request, open, reporter);
+    const types = await desiredTypes(request, reporter, false);
+    const { plan, skipped } = await preparePlan(request, open, reporter, types.whileLoaded);
     reporter.plan(plan, skipped);
+    const breaks = await types.breaks(plan);
+    printBreaks(breaks, reporter, 'These changes break the TypeScript that uses the database:');
     if (request.out) {
       const { writePlanFile } = await import('./reviewed.js');
       await writePlanFile(request.out, request, open.target, plan, skipped);
@@ -40,6 +49,12 @@ export async function runPlan(request: PlanRequest, reporter: Reporter): Promise
 export const DEFAULT_LOCK_WAIT_MS = 30_000;
 
 export interface ApplyRequest extends TargetSpec {
+  /** type-check the workspace against the desired schema (default: when the repository has a database package) */
+  typeCheck?: boolean;
+  /** apply even when the change breaks the workspace's TypeScript */
+  allowBreaking?: boolean;
+  /** pull the desired Drizzle types even without a type check (sync writes them) */
+  pullTypes?: boolean;
   lockWaitMs?: number;
   /** apply this reviewed plan (from `plan --out`) instead of planning afresh */
   planFile?: string;
@@ -55,6 +70,8 @@ export interface ApplyOutcome {
   count: number;
   /** the state schema.sql describes */
   desired: SchemaState;
+  /** the Drizzle types of schema.sql, when they were pulled */
+  generated?: GeneratedTypes;
 }
 
 /** Makes the target match the schema files. Returns the process exit code. */
@@ -77,25 +94,34 @@ export async function applyToOpenTarget(
   request: ApplyRequest,
   open: OpenTarget,
   reporter: Reporter,
-  { announce = true, whileLoaded }: { announce?: boolean; whileLoaded?: WhileLoaded } = {},
+  { announce = true }: { announce?: boolean } = {},
 ): Promise<ApplyOutcome> {
   // held from before the target is read until after verify: runs never interleave
   const lock = await reporter.step('lock', () => acquireApplyLock(open.target, request.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS));
   try {
-    return await planApplyVerify(request, open, reporter, announce, whileLoaded);
+    return await planApplyVerify(request, open, reporter, announce);
   } finally {
     await lock.release();
   }
 }
 
-async function planApplyVerify(request: ApplyRequest, open: OpenTarget, reporter: Reporter, announce: boolean, whileLoaded?: WhileLoaded): Promise<ApplyOutcome> {
+async function planApplyVerify(request: ApplyRequest, open: OpenTarget, reporter: Reporter, announce: boolean): Promise<ApplyOutcome> {
+  const types = await desiredTypes(request, reporter, request.pullTypes ?? false);
   const { plan, skipped, desired } = request.planFile
-    ? await reviewedPlan(request.planFile, request, open, reporter, whileLoaded)
-    : await preparePlan(request, open, reporter, whileLoaded);
+    ? await reviewedPlan(request.planFile, request, open, reporter, types.whileLoaded)
+    : await preparePlan(request, open, reporter, types.whileLoaded);
   const summary = reporter.plan(plan, skipped);
+  const breaks = await types.breaks(plan);
+  // the local loop applies and warns; shared databases refuse code-breaking changes
+  const blocking = breaks.length > 0 && !request.allowBreaking && !isLocal(request, open) && !request.dryRun;
+  if (blocking) {
+    printBreaks(breaks, reporter, 'These changes break the TypeScript that uses the database:');
+    refuseBreaks(breaks);
+  }
   const finish = (count: number, message: string): ApplyOutcome => {
+    printBreaks(breaks, reporter, count > 0 ? 'Applied; now fix the TypeScript these changes break:' : 'These changes would break the TypeScript that uses the database:');
     if (announce) reporter.success(message);
-    return { count, desired };
+    return { count, desired, generated: types.generated() };
   };
   if (plan.changes.length === 0) {
     return finish(0, skipped.length ? `Nothing to apply; ${skipped.length} change(s) skipped by policy.` : 'Nothing to apply: the database already matches the schema.');
@@ -139,6 +165,30 @@ async function verify(desired: SchemaState, open: OpenTarget, request: ApplyRequ
       { step: 'verify' },
     );
   }
+}
+
+function isLocal(request: ApplyRequest, open: OpenTarget): boolean {
+  return request.envName === 'local' || (request.envName === undefined && open.embedded);
+}
+
+interface DesiredTypes {
+  /** pulls the types from the shadow while it holds schema.sql */
+  whileLoaded?: WhileLoaded;
+  generated(): GeneratedTypes | undefined;
+  /** the type check of the workspace against them, grouped by change */
+  breaks(plan: MigrationPlan): Promise<BreakGroup[]>;
+}
+
+/** Pulls the desired Drizzle types when a type check or the caller needs them. */
+async function desiredTypes(request: TargetSpec & { typeCheck?: boolean }, reporter: Reporter, needed: boolean): Promise<DesiredTypes> {
+  const root = request.root ?? repositoryRoot();
+  const typeCheck = await wantsTypeCheck(request.typeCheck, root, request.schemaFiles, request.typesDir);
+  let generated: GeneratedTypes | undefined;
+  return {
+    whileLoaded: typeCheck || needed ? async (shadow, desired) => void (generated = await generateTypes(request, shadow, desired, reporter)) : undefined,
+    generated: () => generated,
+    breaks: async (plan) => (typeCheck && generated && plan.changes.length > 0 ? findBreaks(root, generated, plan, reporter, request.typesDir) : []),
+  };
 }
 
 function rollbackState(error: ApplyFailure): string {

@@ -28,6 +28,10 @@ export interface TargetSpec {
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** the repository root (default: found from the working folder) */
+  root?: string;
+  /** where the generated Drizzle files live, relative to root (default packages/database/src/schema) */
+  typesDir?: string;
 }
 
 export interface OpenTarget {

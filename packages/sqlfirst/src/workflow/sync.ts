@@ -20,10 +20,10 @@ import {
 } from './fastpath.js';
 import { applyToOpenTarget, type ApplyRequest } from './migrate.js';
 import { loadDesired, openTarget, repositoryRoot, type TargetSpec, type WhileLoaded } from './session.js';
+import { generateTypes, TYPES_DIR } from './types.js';
 import type { GeneratedTypes } from '../typegen/index.js';
 
-/** Where the generated Drizzle files live, relative to the repository root. */
-export const TYPES_DIR = path.join('packages', 'database', 'src', 'schema');
+export { TYPES_DIR } from './types.js';
 
 export interface SyncRequest extends ApplyRequest {
   /** regenerate the Drizzle types after applying (local only) */
@@ -81,14 +81,8 @@ export async function runSync(request: SyncRequest, reporter: Reporter): Promise
     await clearState(stateFile);
     // the types come from the shadow, which holds exactly schema.sql: the same
     // files as `sqlfirst types`, whatever order the target's objects were created in
-    let types: GeneratedTypes | undefined;
-    const whileLoaded: WhileLoaded | undefined = request.types
-      ? async (shadow, desired) => {
-          types = await generateTypes(request, shadow, desired, reporter);
-        }
-      : undefined;
-    const applied = await applyToOpenTarget(request, open, reporter, { announce: !request.types, whileLoaded });
-    if (types) await writeGenerated(outDir, types, reporter);
+    const applied = await applyToOpenTarget({ ...request, root, pullTypes: request.types }, open, reporter, { announce: !request.types });
+    if (applied.generated) await writeGenerated(outDir, applied.generated, reporter);
     // the state the next run will see, read after apply
     const database = await fingerprintDatabase(open.target, open.server.versionNum, request.connectTimeoutMs);
     await writeState(stateFile, {
@@ -147,24 +141,6 @@ export async function runTypes(request: TargetSpec & { typesDir?: string }, repo
   }
 }
 
-/**
- * The Drizzle files schema.sql produces, pulled from `target` (a database that
- * holds exactly schema.sql, i.e. a shadow); writes nothing.
- */
-export async function generateTypes(
-  request: Pick<TargetSpec, 'schemas'>,
-  target: ConnectionTarget,
-  desired: SchemaState,
-  reporter: Reporter,
-): Promise<GeneratedTypes> {
-  const { pullTypes } = await import('../typegen/index.js');
-  const schemas = request.schemas.length ? request.schemas : schemasOf(desired);
-  return reporter.step(
-    'drizzle-kit pull',
-    () => pullTypes({ target, schemas, onOutput: (line) => reporter.line(`  ${line}`) }),
-    () => `schemas ${schemas.join(', ')}`,
-  );
-}
 
 async function writeGenerated(outDir: string, files: GeneratedTypes, reporter: Reporter): Promise<void> {
   const { writeTypes } = await import('../typegen/index.js');
