@@ -9,9 +9,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
-import { schemasOf, type SchemaState } from '../engine/index.js';
 import type { Reporter } from '../report/index.js';
-import type { ConnectionTarget } from '../target/url.js';
 import type { GeneratedTypes } from '../typegen/index.js';
 import { loadDesired, openTarget, planAgainst, repositoryRoot, type TargetSpec } from './session.js';
 import { generateTypes, TYPES_DIR } from './types.js';

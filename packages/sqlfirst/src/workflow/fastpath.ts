@@ -160,8 +160,12 @@ export function differences(state: SyncState | undefined, inputs: string, observ
  * information_schema, pg_toast and temporary schemas; shadows are other
  * databases and never seen) hashing every definition a plan could change.
  * Objects that belong to an extension are left out (the extension itself is
- * in). Only names and definitions go in, never OIDs of user objects or
- * statistics, so the fingerprint is stable while nothing changes.
+ * in). Nothing that moves while the schema stands still goes in (statistics,
+ * row counts, sequence values, storage files), so the fingerprint is stable
+ * while nothing changes. Bulky kinds (columns, constraints, indexes, triggers)
+ * go in as catalog rows and stored expression trees rather than deparsed
+ * SQL: deparsing opens every table, which costs more than the rest together.
+ * Their object ids make a dropped and recreated object count as a change.
  */
 export function fingerprintSql(serverVersionNum: number): string {
   const pg15 = serverVersionNum >= 150000;
@@ -171,36 +175,30 @@ export function fingerprintSql(serverVersionNum: number): string {
     `SELECT 'schema ' || ROW(n.nspname, pg_get_userbyid(n.nspowner), n.nspacl::text)::text FROM ns n`,
     `SELECT 'extension ' || ROW(e.extname, e.extversion, e.extnamespace::regnamespace::text, e.extrelocatable, pg_get_userbyid(e.extowner), e.extconfig::regclass[]::text, e.extcondition::text)::text FROM pg_extension e`,
     // relations: tables, partitions, views, materialized views, sequences, indexes, composite and foreign tables
-    `SELECT 'rel ' || ROW(r.name, r.relkind, r.relpersistence, pg_get_userbyid(r.relowner), r.relacl::text, r.reloptions::text,
-        r.relrowsecurity, r.relforcerowsecurity, r.relreplident, r.relispartition, pg_get_expr(r.relpartbound, r.oid),
+    `SELECT 'rel ' || ROW(r.oid, r.name, r.relkind, r.relpersistence, pg_get_userbyid(r.relowner), r.relacl::text, r.reloptions::text,
+        r.relrowsecurity, r.relforcerowsecurity, r.relreplident, r.relispartition, r.relpartbound::text,
         CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END,
-        (SELECT string_agg(i.inhparent::regclass::text, ',' ORDER BY i.inhseqno) FROM pg_inherits i WHERE i.inhrelid = r.oid),
-        CASE WHEN r.reloftype <> 0 THEN r.reloftype::regtype::text END,
-        (SELECT amname FROM pg_am WHERE oid = r.relam), (SELECT spcname FROM pg_tablespace WHERE oid = r.reltablespace),
-        CASE WHEN r.relkind = 'm' THEN r.relispopulated END)::text FROM rel r`,
-    `SELECT 'column ' || ROW(r.name, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef,
-        pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, co.collname, a.attacl::text, a.attoptions::text,
+        (SELECT string_agg(i.inhparent::text, ',' ORDER BY i.inhseqno) FROM pg_inherits i WHERE i.inhrelid = r.oid),
+        r.reloftype, r.relam, r.reltablespace, CASE WHEN r.relkind = 'm' THEN r.relispopulated END)::text FROM rel r`,
+    // defaults as stored expression trees: deparsing them would open every table
+    `SELECT 'column ' || ROW(a.attrelid, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef,
+        d.adbin::text, a.attidentity, a.attgenerated, a.attcollation, a.attacl::text, a.attoptions::text,
         a.attfdwoptions::text, a.attstattarget, a.attstorage, a.attcompression, a.attislocal, a.attinhcount, a.attndims)::text
       FROM rel r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-      LEFT JOIN pg_collation co ON co.oid = a.attcollation
       WHERE r.relkind IN ('r', 'p', 'v', 'm', 'c', 'f')`,
-    `SELECT 'constraint ' || ROW(CASE WHEN c.conrelid <> 0 THEN c.conrelid::regclass::text ELSE c.contypid::regtype::text END,
-        c.conname, c.contype, pg_get_constraintdef(c.oid), c.conislocal, c.coninhcount, c.connoinherit)::text
-      FROM pg_constraint c JOIN ns n ON n.oid = c.connamespace`,
-    `SELECT 'index ' || ROW(pg_get_indexdef(i.indexrelid), i.indisclustered, i.indisreplident, i.indisvalid)::text
-      FROM pg_index i JOIN rel r ON r.oid = i.indexrelid`,
-    `SELECT 'view ' || ROW(r.name, pg_get_viewdef(r.oid))::text FROM rel r WHERE r.relkind IN ('v', 'm')`,
-    `SELECT 'sequence ' || ROW(r.name, s.seqtypid::regtype::text, s.seqstart, s.seqincrement, s.seqmax, s.seqmin, s.seqcache, s.seqcycle,
-        (SELECT string_agg(d.refobjid::regclass::text || '.' || quote_ident(a.attname) || ':' || d.deptype::text, ',')
-           FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-          WHERE d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))::text
+    // constraints (table and domain) and indexes: every catalog column, whatever the server version
+    `SELECT 'constraint ' || ROW(c.*)::text FROM pg_constraint c JOIN ns n ON n.oid = c.connamespace`,
+    `SELECT 'index ' || ROW(i.*)::text FROM pg_index i JOIN rel r ON r.oid = i.indexrelid`,
+    `SELECT 'view ' || ROW(r.oid, pg_get_viewdef(r.oid))::text FROM rel r WHERE r.relkind IN ('v', 'm')`,
+    `SELECT 'sequence ' || ROW(s.*, (SELECT string_agg(ROW(d.refobjid, d.refobjsubid, d.deptype)::text, ',')
+           FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))::text
       FROM pg_sequence s JOIN rel r ON r.oid = s.seqrelid`,
     `SELECT 'routine ' || ROW(p.oid::regprocedure::text, p.prokind, pg_get_userbyid(p.proowner), p.proacl::text,
         CASE WHEN p.prokind = 'a' THEN (SELECT ROW(ag.*)::text FROM pg_aggregate ag WHERE ag.aggfnoid = p.oid) ELSE pg_get_functiondef(p.oid) END)::text
       FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace
       WHERE NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')`,
-    `SELECT 'trigger ' || ROW(pg_get_triggerdef(t.oid), t.tgenabled)::text FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid WHERE NOT t.tgisinternal`,
+    `SELECT 'trigger ' || ROW(t.*)::text FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid WHERE NOT t.tgisinternal`,
     `SELECT 'rule ' || ROW(pg_get_ruledef(w.oid), w.ev_enabled)::text FROM pg_rewrite w JOIN rel r ON r.oid = w.ev_class WHERE w.rulename <> '_RETURN'`,
     `SELECT 'policy ' || ROW(p.polrelid::regclass::text, p.polname, p.polcmd, p.polpermissive,
         (SELECT string_agg(CASE WHEN x = 0 THEN 'public' ELSE pg_get_userbyid(x) END, ',' ORDER BY 1) FROM unnest(p.polroles) x),

@@ -130,7 +130,7 @@ async function planApplyVerify(request: ApplyRequest, open: OpenTarget, reporter
   if (request.dryRun) {
     return finish(0, `Dry run: ${plan.changes.length} statement(s) would be applied; nothing was changed.`);
   }
-  await approve(request, open, reporter);
+  await approve(request, open);
   const pool = openPool(open.target, { connectTimeoutMs: request.connectTimeoutMs });
   let brokenIndexes: string[];
   try {
@@ -204,7 +204,7 @@ function printHeader(title: string, request: TargetSpec, reporter: Reporter): vo
   });
 }
 
-async function approve(request: ApplyRequest, open: OpenTarget, reporter: Reporter): Promise<void> {
+async function approve(request: ApplyRequest, open: OpenTarget): Promise<void> {
   if (request.autoApprove) return;
   if (!request.confirm) {
     throw new SqlfirstError(

@@ -1,9 +1,7 @@
 /** The local everyday loop (apply, then Drizzle types) and type generation on its own. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { schemasOf, type SchemaState } from '../engine/index.js';
 import type { Reporter } from '../report/index.js';
-import type { ConnectionTarget } from '../target/url.js';
 import {
   clearState,
   differences,
@@ -19,7 +17,7 @@ import {
   type Observed,
 } from './fastpath.js';
 import { applyToOpenTarget, type ApplyRequest } from './migrate.js';
-import { loadDesired, openTarget, repositoryRoot, type TargetSpec, type WhileLoaded } from './session.js';
+import { loadDesired, openTarget, repositoryRoot, type TargetSpec } from './session.js';
 import { generateTypes, TYPES_DIR } from './types.js';
 import type { GeneratedTypes } from '../typegen/index.js';
 
