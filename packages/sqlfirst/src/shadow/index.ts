@@ -14,6 +14,7 @@ import { loadState, LoadError, type SchemaState } from '../engine/index.js';
 import { connectionError, openPool } from '../target/connect.js';
 import { parseTarget, withDatabase, type ConnectionTarget } from '../target/url.js';
 import { excerpt, splitStatements } from './statements.js';
+import { isProcessAlive } from '../process.js';
 
 export const SHADOW_PREFIX = 'sqlfirst_shadow_';
 /** longest a single schema statement may run in the shadow */
@@ -157,16 +158,7 @@ function isStale(name: string): boolean {
   if (!match) return false;
   const [, host, pid, time] = match;
   if (Date.now() - parseInt(time, 36) > STALE_AFTER_MS) return true;
-  return host === hostTag() && Number(pid) !== process.pid && !processAlive(Number(pid));
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return host === hostTag() && Number(pid) !== process.pid && !isProcessAlive(Number(pid));
 }
 
 function shadowError(error: unknown, server: ConnectionTarget): SqlfirstError {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
 import type { TypeBreak } from './group.js';
 import { toRel } from './workspace.js';
+import { isProcessAlive } from '../process.js';
 
 /** Bump when the stage's behaviour changes, so a result remembered by an older sqlfirst is not reused. */
 export const STAGE_VERSION = 1;
@@ -112,7 +113,7 @@ export async function acquireLock(file: string, waitMs = 120_000): Promise<Lock>
 
 async function waitForOwner(file: string, deadline: number, waitMs: number): Promise<void> {
   const owner = Number(await fs.readFile(file, 'utf8').catch(() => ''));
-  if (!owner || owner === process.pid || !isAlive(owner)) {
+  if (!owner || owner === process.pid || !isProcessAlive(owner)) {
     await fs.rm(file, { force: true });
     return;
   }
@@ -125,11 +126,3 @@ async function waitForOwner(file: string, deadline: number, waitMs: number): Pro
   await new Promise((resolve) => setTimeout(resolve, 200));
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

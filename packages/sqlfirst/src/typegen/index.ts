@@ -7,6 +7,7 @@ import { maskUrl, type ConnectionTarget } from '../target/url.js';
 import { PASSWORD_VARIABLE, runDrizzleKit, writePullConfig, type RunResult } from './drizzle-kit.js';
 import { finishRelations, finishSchema } from './finish.js';
 import type { GeneratedTypes } from './files.js';
+import { isProcessAlive } from '../process.js';
 
 export { compareTypes, writeTypes, type GeneratedTypes } from './files.js';
 export { GENERATED_HEADER } from './finish.js';
@@ -63,18 +64,9 @@ async function removeStaleFolders(): Promise<void> {
   const pattern = new RegExp(`^${PULL_TEMP_PREFIX}(\\d+)-`);
   for (const name of await fs.readdir(os.tmpdir()).catch(() => [])) {
     const owner = Number(pattern.exec(name)?.[1]);
-    if (owner && owner !== process.pid && !isAlive(owner)) {
+    if (owner && owner !== process.pid && !isProcessAlive(owner)) {
       await fs.rm(path.join(os.tmpdir(), name), { recursive: true, force: true }).catch(() => {});
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
