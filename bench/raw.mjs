@@ -1,7 +1,8 @@
 /**
  * The raw tools doing a sync's work by hand, as a person would script it:
  * pg-delta loadSqlFiles into a fresh shadow database, extract the target,
- * plan, apply, drop the shadow, then `drizzle-kit pull` through its CLI with a
+ * plan (with sqlfirst's engine settings, so both plan the same statements),
+ * apply, drop the shadow, then `drizzle-kit pull` through its CLI with a
  * config file. Run as a child process by bench/run.mjs, for a fair start-up
  * cost. Prints one JSON line: per-stage milliseconds and the plan's size.
  *
@@ -45,7 +46,20 @@ try {
   try {
     const desired = await stage('load', () => loadSqlFiles([{ name: path.basename(schemaFile), sql: fs.readFileSync(schemaFile, 'utf8') }], shadow));
     const current = await stage('extract', () => extract(target));
-    const migration = await stage('plan', async () => plan(current.factBase, desired.factBase, { scope: 'database' }));
+    // the engine settings sqlfirst uses, so both sides plan the same statements: roles are
+    // cluster-wide and not managed, and the applying role's own privileges are implicit
+    const roles = (await target.query("SELECT rolname FROM pg_roles WHERE rolname NOT LIKE 'pg\\_%'")).rows.map((r) => r.rolname);
+    const applyingRole = decodeURIComponent(new URL(url).username);
+    const policy = {
+      id: 'raw',
+      filter: [
+        { match: { kind: ['role', 'membership'] }, action: 'exclude' },
+        { match: { all: [{ kind: 'acl' }, { target: { kind: 'schema', name: 'public' } }] }, action: 'exclude' },
+        { match: { all: [{ kind: 'acl' }, { idField: { field: 'grantee', glob: applyingRole } }] }, action: 'exclude' },
+      ],
+      assumedRoles: roles,
+    };
+    const migration = await stage('plan', async () => plan(current.factBase, desired.factBase, { scope: 'database', policy }));
     actions = migration.actions.length;
     if (actions > 0) {
       const report = await stage('apply', () => apply(migration, target));

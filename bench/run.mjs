@@ -11,8 +11,8 @@
  * work that has not changed", and the result is written to docs/benchmarks.md.
  *
  * Options:
- *   --runs N          runs per schema for Livermore and 500 tables (default 5)
- *   --large-runs N    runs for 2,000 tables (default 3)
+ *   --runs L,M,N      runs for Livermore, 500 and 2,000 tables (default 5,3,1: one
+ *                     2,000-table round takes about 5 minutes on a 2-core machine)
  *   --scales LIST     e.g. livermore,500 (default livermore,500,2000)
  *   --types-at LIST   schemas whose syncs include drizzle-kit pull (default livermore;
  *                     pull is quadratic in the table count, see the notes in the output)
@@ -98,9 +98,9 @@ async function main() {
 
   const livermore = fs.readFileSync(LIVERMORE, 'utf8');
   const catalogue = {
-    livermore: { label: 'Livermore schema.sql', sql: livermore, changed: changeLivermore(livermore), schemas: 'public,audit', runs: options.runs },
-    500: { label: '500 tables', sql: generateSchema(500), changed: generateSchema(500, { changed: true }), schemas: 'public,sales,ops', runs: options.runs },
-    2000: { label: '2,000 tables', sql: generateSchema(2000), changed: generateSchema(2000, { changed: true }), schemas: 'public,sales,ops', runs: options.largeRuns },
+    livermore: { label: 'Livermore schema.sql', sql: livermore, changed: changeLivermore(livermore), schemas: 'public,audit', runs: options.runs[0] },
+    500: { label: '500 tables', sql: generateSchema(500), changed: generateSchema(500, { changed: true }), schemas: 'public,sales,ops', runs: options.runs[1] },
+    2000: { label: '2,000 tables', sql: generateSchema(2000), changed: generateSchema(2000, { changed: true }), schemas: 'public,sales,ops', runs: options.runs[2] },
   };
   const scales = options.scales.map((name) => {
     const entry = catalogue[name];
@@ -219,9 +219,14 @@ async function sqlfirst(url, schema, typesDir, types) {
     throw new Error(`sqlfirst printed no JSON result (exit ${run.code}): ${run.stderr.slice(-2000)}`);
   }
   if (run.code !== 0 || !result.ok) throw new Error(`sqlfirst sync failed: ${result.error ?? run.stderr.slice(-2000)}`);
+  const steps = stepTimes(result.steps);
+  const inSteps = Object.values(steps).reduce((a, b) => a + b, 0);
+  // what no step times: shadow create/drop, the fast-path record; and Node.js start-up, imports and exit
+  steps['between steps'] = Math.max(0, result.durationMs - inSteps);
+  steps['start-up + exit'] = Math.max(0, run.ms - result.durationMs);
   return {
     ...run,
-    steps: stepTimes(result.steps),
+    steps,
     statements: result.plan?.statements?.length ?? 0,
     skipped: Boolean(result.skipped),
   };
@@ -243,6 +248,8 @@ async function raw(url, schema, typesDir, schemas) {
   const run = await timed(process.execPath, [RAW, url, schema, typesDir, schemas], { cwd: work, memory: true });
   if (run.code !== 0) throw new Error(`the raw tools failed (exit ${run.code}): ${run.stderr.slice(-2000)}`);
   const { times, actions } = JSON.parse(run.stdout.trim().split('\n').at(-1));
+  const inStages = Object.values(times).reduce((a, b) => a + b, 0);
+  times['start-up, drop shadow, exit'] = Math.max(0, run.ms - inStages);
   return { ...run, times, actions };
 }
 
@@ -371,6 +378,19 @@ function report({ results, versionTimes, nodeTimes, machine, elapsedMs }) {
   }
   out();
 
+  out('## Peak memory (largest of all runs)');
+  out();
+  out('| schema | sqlfirst process | raw tools process | largest process in sqlfirst\'s tree |');
+  out('|---|---:|---:|---:|');
+  for (const { scale, memory } of results) {
+    const mb = (list) => (list.length ? `${Math.round(Math.max(...list) / 1024)} MB` : 'n/a');
+    out(`| ${scale.label} | ${mb(memory.self)} | ${mb(memory.raw)} | ${mb(memory.tree)} |`);
+  }
+  out();
+  out('Resident set sizes of the Node.js processes (bench/maxrss.mjs reads `process.resourceUsage().maxRSS` at exit);');
+  out('the PostgreSQL server is not counted. The tree figure (GNU time) includes the drizzle-kit child.');
+  out();
+
   out('## Where the time goes (medians, ms)');
   out();
   for (const { scale, steps } of results) {
@@ -399,10 +419,16 @@ function report({ results, versionTimes, nodeTimes, machine, elapsedMs }) {
   out('- **drizzle-kit pull** issues several catalog queries per table through `information_schema`');
   out('  (`table_constraints` ⨝ `constraint_column_usage` ⨝ `columns`, …) on a single connection (its pool has');
   out('  `max: 1`). Each query costs time in proportion to the constraints of the schema (PostgreSQL 18 also');
-  out('  stores every NOT NULL as a constraint), so a pull is quadratic in the table count: about a minute at 500');
-  out('  tables and several at 1,000 on this machine, and would dominate both sides equally. The 500- and 2,000-table');
+  out('  stores every NOT NULL as a constraint), so a pull is quadratic in the table count (measured separately while');
+  out('  building this bench: 47–60 s at 500 tables, about 3 minutes at 1,000) and would dominate both sides equally. The 500- and 2,000-table');
   out('  syncs are therefore measured without types (`--types-at` changes that) and the Livermore syncs with them.');
   out('  sqlfirst runs the very same drizzle-kit pull as the raw script, so including it moves every ratio towards 1.');
+  out(`- **2,000 tables** do not load with PostgreSQL's default \`max_locks_per_transaction\` (64): pg-delta loads a file in`);
+  out(`  one transaction, which then needs more locks than the server has ("out of shared memory"). The bench server runs`);
+  out(`  with ${LOCKS_PER_TRANSACTION}, for both sides. A 2,000-table round takes minutes (pg-delta loads the file into the shadow in`);
+  out('  about half a minute and plans a cold schema in tens of seconds), hence one run at that size by default.');
+  out('- The raw script plans with the engine settings sqlfirst uses (roles not managed, the applying role\'s own');
+  out('  privileges implicit): the statement counts above show both sides do the same work.');
   out();
   return `${lines.join('\n')}\n`;
 }
@@ -434,7 +460,7 @@ function log(text) {
 }
 
 function parseArgs(argv) {
-  const parsed = { runs: 5, largeRuns: 3, scales: ['livermore', '500', '2000'], typesAt: ['livermore'], write: true };
+  const parsed = { runs: [5, 3, 1], scales: ['livermore', '500', '2000'], typesAt: ['livermore'], write: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -442,8 +468,11 @@ function parseArgs(argv) {
       if (next === undefined) throw new Error(`${arg} needs a value`);
       return next;
     };
-    if (arg === '--runs') parsed.runs = Number(value());
-    else if (arg === '--large-runs') parsed.largeRuns = Number(value());
+    if (arg === '--runs') {
+      const runs = value().split(',').map(Number);
+      if (runs.length !== 3 || runs.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--runs takes three counts, e.g. 5,3,1');
+      parsed.runs = runs;
+    }
     else if (arg === '--scales') parsed.scales = value().split(',');
     else if (arg === '--types-at') parsed.typesAt = value().split(',').filter(Boolean);
     else if (arg === '--no-write') parsed.write = false;

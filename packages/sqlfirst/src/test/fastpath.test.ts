@@ -215,6 +215,26 @@ describe('sync fast path', () => {
     assertFull(await sync(url, where), /no record/);
   });
 
+  test('the embedded database (no URL): the record holds across restarts on new ports', async () => {
+    const where = project(V1);
+    // the embedded server runs as the postgres user when the tests run as root
+    for (let dir = where.root; dir !== path.dirname(work); dir = path.dirname(dir)) fs.chmodSync(dir, 0o755);
+    const env = Object.fromEntries(['DATABASE_HOST', 'DATABASE_PORT', 'DATABASE_LIVERMORE_USERNAME', 'DATABASE_LIVERMORE_PASSWORD', 'LIVERMORE_DATABASE_NAME'].map((v) => [v, undefined]));
+    const args = ['sync', '--to', `file://${where.schema}`, '--types-dir', where.types];
+    const first = await runCli(args, { cwd: where.root, env });
+    assert.equal(first.code, 0, first.output);
+    assert.match(first.stdout, /using the embedded PostgreSQL/);
+    assert.match(first.stdout, /load schema/);
+    const second = await runCli(args, { cwd: where.root, env });
+    assert.equal(second.code, 0, second.output);
+    assert.match(second.stdout, /Nothing changed since the last sync/);
+    assert.doesNotMatch(second.stdout, /load schema/);
+    const [record] = fs.readdirSync(path.join(where.root, STATE_DIR));
+    assert.match(fs.readFileSync(path.join(where.root, STATE_DIR, record), 'utf8'), /"target": "embedded\/sqlfirst"/);
+    // both runs stopped the server they started
+    assert.ok(!fs.existsSync(path.join(where.root, '.sqlfirst', 'postgres', 'postmaster.pid')));
+  });
+
   test('through the CLI: --types-dir, the one-line skip, and --force', async () => {
     const url = await database();
     const where = project(V1);
