@@ -12,6 +12,7 @@ import { AtlasDocument, type Block, type Reads } from './document.js';
 import type { Value } from './expressions.js';
 import { displayPath, parseHcl, SourceText } from './hcl.js';
 import { parseDuration } from './duration.js';
+import { repositoryRoot } from './repository.js';
 
 export interface DiffPolicy {
   skipDropSchema: boolean;
@@ -138,7 +139,7 @@ class EnvironmentReader {
 
   private schemaFiles(sources: string[], configPath: string): string[] {
     const configDir = path.dirname(configPath);
-    const root = repositoryRootOf(configDir);
+    const root = repositoryRoot(configDir);
     return sources.flatMap((source) => {
       if (!source.startsWith('file://')) {
         throw this.problem(this.block, 'src', `src "${source}" is not a file:// URL; sqlfirst reads SQL schema files, as in src = "file://schema.sql"`);
@@ -263,26 +264,7 @@ export function findConfigFile(cwd: string, explicit?: string): string | undefin
 }
 
 function workspaceConfig(cwd: string): string[] {
-  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
-    if (hasWorkspaces(path.join(dir, 'package.json'))) return [path.join(dir, 'packages', 'database', 'atlas.hcl')];
-    if (path.dirname(dir) === dir) return [];
-  }
-}
-
-/**
- * The repository that holds a config in `configDir`: the nearest ancestor folder whose
- * package.json has "workspaces", else the nearest one with .git, else `configDir` itself.
- */
-export function repositoryRootOf(configDir: string): string {
-  const start = path.resolve(configDir);
-  return nearestAncestor(start, (dir) => hasWorkspaces(path.join(dir, 'package.json'))) ?? nearestAncestor(start, (dir) => fs.existsSync(path.join(dir, '.git'))) ?? start;
-}
-
-function nearestAncestor(start: string, test: (dir: string) => boolean): string | undefined {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    if (test(dir)) return dir;
-    if (path.dirname(dir) === dir) return undefined;
-  }
+  return [path.join(repositoryRoot(cwd), 'packages', 'database', 'atlas.hcl')];
 }
 
 function realPath(file: string): string {
@@ -296,12 +278,4 @@ function realPath(file: string): string {
 function isInside(root: string, file: string): boolean {
   const relative = path.relative(root, file);
   return !path.isAbsolute(relative) && relative !== '..' && !relative.startsWith(`..${path.sep}`);
-}
-
-function hasWorkspaces(packageJson: string): boolean {
-  try {
-    return 'workspaces' in JSON.parse(fs.readFileSync(packageJson, 'utf8'));
-  } catch {
-    return false;
-  }
 }

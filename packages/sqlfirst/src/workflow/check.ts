@@ -11,7 +11,8 @@ import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
 import type { Reporter } from '../report/index.js';
 import type { GeneratedTypes } from '../typegen/index.js';
-import { loadDesired, openTarget, planAgainst, repositoryRoot, type TargetSpec } from './session.js';
+import { loadDesired, openTarget, planAgainst, type TargetSpec } from './session.js';
+import { repositoryRoot } from '../config/repository.js';
 import { generateTypes, TYPES_DIR } from './types.js';
 
 export interface CheckRequest extends TargetSpec {

@@ -11,6 +11,7 @@ import { applyPolicy, type DiffPolicy, type SkippedChange } from '../policy/inde
 import type { Reporter } from '../report/index.js';
 import { createShadow, loadSchema, readSchemaFiles } from '../shadow/index.js';
 import { checkConnection, openPool, type ServerInfo } from '../target/connect.js';
+import { repositoryRoot } from '../config/repository.js';
 import { maskUrl, parseTarget, withDatabase, type ConnectionTarget } from '../target/url.js';
 
 /** Everything a command needs to know about where and what to apply. */
@@ -42,19 +43,6 @@ export interface OpenTarget {
 }
 
 export const EMBEDDED_DATABASE = 'sqlfirst';
-
-/** The folder holding package.json with workspaces (or .git), where .sqlfirst/ lives. */
-export function repositoryRoot(from = process.cwd()): string {
-  let dir = path.resolve(from);
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && /"workspaces"/.test(fs.readFileSync(pkg, 'utf8'))) return dir;
-    if (fs.existsSync(path.join(dir, '.git'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) return path.resolve(from);
-    dir = parent;
-  }
-}
 
 /** Connects to the target, starting the embedded server first when no URL is configured. */
 export async function openTarget(spec: TargetSpec, reporter: Reporter): Promise<OpenTarget> {

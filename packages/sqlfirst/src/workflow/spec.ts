@@ -6,7 +6,8 @@ import { SqlfirstError } from '../errors.js';
 import { maskUrl } from '../target/url.js';
 import { parseDuration } from '../config/duration.js';
 import { NO_SKIPS } from '../policy/index.js';
-import { repositoryRoot, type TargetSpec } from './session.js';
+import { type TargetSpec } from './session.js';
+import { repositoryRoot } from '../config/repository.js';
 
 export interface TargetFlags {
   env?: string;

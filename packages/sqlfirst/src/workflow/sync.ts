@@ -17,7 +17,8 @@ import {
   type Observed,
 } from './fastpath.js';
 import { applyToOpenTarget, type ApplyRequest } from './migrate.js';
-import { loadDesired, openTarget, repositoryRoot, type TargetSpec } from './session.js';
+import { loadDesired, openTarget, type TargetSpec } from './session.js';
+import { repositoryRoot } from '../config/repository.js';
 import { generateTypes, TYPES_DIR } from './types.js';
 import type { GeneratedTypes } from '../typegen/index.js';
 
