@@ -1,10 +1,8 @@
-/** The sqlfirst library: the workflows and the types that connect them. */
-export { runPlan, runApply, applyToOpenTarget, type PlanRequest, type ApplyRequest } from './workflow/migrate.js';
-export { runSync, runTypes, type SyncRequest } from './workflow/sync.js';
-export { generateTypes, TYPES_DIR } from './workflow/types.js';
-export { resolveSpec, type TargetFlags } from './workflow/spec.js';
-export type { TargetSpec } from './workflow/session.js';
-export { Reporter } from './report/index.js';
+/** The sqlfirst library: run a command in-process, and the types that connect the stages. */
+export { runCommand, type CommandName } from './workflow/index.js';
+export { resolveTarget, type RunRequest, type TargetFlags, type TargetSpec } from './workflow/request.js';
+export { readProject, type Project } from './config/project.js';
+export { Reporter, type Outcome } from './report/index.js';
 export { SqlfirstError } from './errors.js';
 export { maskUrl } from './target/url.js';
 export { startEmbeddedServer, type EmbeddedServer } from './embedded/server.js';

@@ -31,105 +31,100 @@ withTargetOptions(program.command('plan'))
   .description('show what apply would change, and change nothing')
   .option('--exit-code', 'exit 2 when changes are pending, 0 when none')
   .option('--out <file>', 'save the plan, to apply exactly it later with apply --plan')
-  .action(async (options) => {
-    await run(options, async (spec, reporter) => {
-      const { runPlan } = await import('./workflow/migrate.js');
-      return runPlan({ ...spec, exitCode: options.exitCode, out: options.out, typeCheck: options.typecheck }, reporter);
-    });
-  });
+  .action((options) => run('plan', options, { exitCode: options.exitCode, out: options.out }));
 
 withTargetOptions(program.command('apply'))
   .description('make the target database match the schema')
   .option('--dry-run', 'show the plan and stop')
   .option('--auto-approve', 'apply without asking')
   .option('--allow-data-loss', 'allow statements that drop tables, columns or data')
-  .option('--plan <file>', 'apply a plan saved by plan --out, refusing if anything changed since')
+  .option('--allow-empty', 'accept an empty schema file (every object is dropped, behind the data-loss gate)')
+  .option('--plan <file>', 'apply a plan saved by plan --out, refusing if the schema files and target no longer give the same statements')
   .option('--allow-breaking', 'apply even when the change breaks the TypeScript that uses the database')
   .option('--lock-wait <seconds>', 'how long to wait for another apply on the same database (default 30)', positiveNumber)
-  .action(async (options) => {
-    await run(options, async (spec, reporter) => {
-      const { runApply } = await import('./workflow/migrate.js');
-      return runApply(
-        {
-          ...spec,
-          dryRun: options.dryRun,
-          autoApprove: options.autoApprove,
-          allowDataLoss: options.allowDataLoss,
-          planFile: options.plan,
-          typeCheck: options.typecheck,
-          allowBreaking: options.allowBreaking,
-          lockWaitMs: options.lockWait === undefined ? undefined : options.lockWait * 1000,
-          confirm: terminalConfirm(options.json),
-        },
-        reporter,
-      );
-    });
-  });
+  .action((options) =>
+    run('apply', options, {
+      dryRun: options.dryRun,
+      autoApprove: options.autoApprove,
+      allowDataLoss: options.allowDataLoss,
+      allowEmpty: options.allowEmpty,
+      planFile: options.plan,
+      allowBreaking: options.allowBreaking,
+      lockWaitMs: options.lockWait === undefined ? undefined : options.lockWait * 1000,
+      confirm: terminalConfirm(options.json),
+    }),
+  );
 
 withTargetOptions(program.command('sync'))
-  .description('apply schema.sql (no confirmation: for local development), then regenerate the Drizzle types')
+  .description('apply schema.sql (without asking for the local environment), then regenerate the Drizzle types')
   .option('--allow-data-loss', 'allow statements that drop tables, columns or data')
+  .option('--allow-empty', 'accept an empty schema file (every object is dropped, behind the data-loss gate)')
   .option('--no-types', 'apply only, without regenerating the Drizzle types')
-  .option('--auto-approve', 'apply without asking (sync never asks for the local environment)')
+  .option('--auto-approve', 'apply without asking (the local environment never asks)')
   .option('--force', 'run the full sync even when nothing changed since the last one')
   .option('--allow-breaking', 'apply even when the change breaks the TypeScript that uses the database (shared environments)')
-  .option('--types-dir <path>', 'folder for schema.ts and relations.ts (default: packages/database/src/schema, relative to the repository root)')
-  .action(async (options) => {
-    await run(options, async (spec, reporter) => {
-      const { runSync } = await import('./workflow/sync.js');
-      const local = !spec.envName || spec.envName === 'local';
-      return runSync(
-        {
-          ...spec,
-          types: options.types,
-          typesDir: options.typesDir,
-          force: options.force,
-          allowDataLoss: options.allowDataLoss,
-          typeCheck: options.typecheck,
-          allowBreaking: options.allowBreaking,
-          // the local loop runs dozens of times a day; shared environments ask first
-          autoApprove: local || options.autoApprove,
-          confirm: terminalConfirm(options.json),
-        },
-        reporter,
-      );
-    });
-  });
+  .option('--types-dir <path>', 'folder for schema.ts and relations.ts (default: "types" of the "sqlfirst" key in the root package.json)')
+  .action((options) =>
+    run('sync', options, {
+      writeTypes: options.types,
+      typesDir: options.typesDir,
+      force: options.force,
+      allowDataLoss: options.allowDataLoss,
+      allowEmpty: options.allowEmpty,
+      allowBreaking: options.allowBreaking,
+      autoApprove: options.autoApprove,
+      confirm: terminalConfirm(options.json),
+    }),
+  );
 
 withTargetOptions(program.command('types'))
   .description('regenerate the Drizzle types from schema.sql alone (uses the embedded server when no database is configured)')
-  .action(async (options) => {
-    await run(options, async (spec, reporter) => {
-      const { runTypes } = await import('./workflow/sync.js');
-      return runTypes(spec, reporter);
-    });
-  });
+  .option('--types-dir <path>', 'folder for schema.ts and relations.ts (default: "types" of the "sqlfirst" key in the root package.json)')
+  .action((options) => run('types', options, { typesDir: options.typesDir }));
 
 withTargetOptions(program.command('check'))
   .description('for CI: fail when the Drizzle types differ from schema.sql, a Drizzle migration exists, or (with --env or --url) the database has drifted; changes nothing')
   .action(async (options) => {
-    await run(options, async (spec, reporter) => {
-      const { runCheck } = await import('./workflow/check.js');
-      return runCheck({ ...spec, drift: Boolean(options.env || options.url) }, reporter);
-    });
+    const { Reporter } = await import('./report/index.js');
+    const reporter = new Reporter({ json: Boolean(options.json), verbose: Boolean(options.verbose) });
+    try {
+      const [{ resolveTarget }, { readProject }, { runCheck }] = await Promise.all([import('./workflow/request.js'), import('./config/project.js'), import('./workflow/check.js')]);
+      const project = readProject();
+      const spec = await resolveTarget(options, project);
+      process.exitCode = await runCheck({ ...spec, drift: Boolean(options.env || options.url) }, reporter);
+    } catch (error) {
+      reporter.failure('check', error);
+      process.exitCode = 1;
+    }
   });
 
-type Spec = Awaited<ReturnType<typeof import('./workflow/spec.js').resolveSpec>>;
-type Reporter = import('./report/index.js').Reporter;
+type CommandName = import('./workflow/index.js').CommandName;
+type RunRequest = import('./workflow/request.js').RunRequest;
 
-/** Resolves the target, runs a workflow, and turns any failure into one line and exit code 1. */
-async function run(options: Record<string, unknown>, workflow: (spec: Spec, reporter: Reporter) => Promise<number>): Promise<void> {
+const TITLES: Record<CommandName, string> = {
+  plan: 'sqlfirst plan',
+  apply: 'sqlfirst apply',
+  sync: 'sqlfirst sync',
+  types: 'sqlfirst types',
+};
+
+/** Resolves the request, runs the command's steps, and turns any failure into one line and exit code 1. */
+async function run(command: CommandName, options: Record<string, unknown>, asked: Partial<RunRequest>): Promise<void> {
   const { Reporter } = await import('./report/index.js');
   const reporter = new Reporter({ json: Boolean(options.json), verbose: Boolean(options.verbose) });
-  const stopOnSignal = (signal: NodeJS.Signals) => void interrupted(signal, reporter);
+  const stopOnSignal = (signal: NodeJS.Signals) => void interrupted(signal, command, reporter);
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);
   try {
-    const { resolveSpec } = await import('./workflow/spec.js');
-    const spec = await resolveSpec(options);
-    process.exitCode = await workflow(spec, reporter);
+    const [{ resolveTarget }, { readProject }, { runCommand }] = await Promise.all([import('./workflow/request.js'), import('./config/project.js'), import('./workflow/index.js')]);
+    const project = readProject();
+    const spec = await resolveTarget(options, project);
+    reporter.title(TITLES[command], { Environment: spec.envName, Config: spec.configPath });
+    const outcome = await runCommand(command, { ...spec, typeCheck: options.typecheck !== false, ...asked }, reporter, project);
+    reporter.finish(command, outcome);
+    process.exitCode = outcome.exitCode;
   } catch (error) {
-    reporter.failure(error);
+    reporter.failure(command, error);
     process.exitCode = 1;
   } finally {
     process.off('SIGINT', stopOnSignal);
@@ -138,10 +133,11 @@ async function run(options: Record<string, unknown>, workflow: (spec: Spec, repo
 }
 
 /** Ctrl-C or SIGTERM: roll back, drop the shadow, stop the embedded server, exit 1. */
-async function interrupted(signal: NodeJS.Signals, reporter: Reporter): Promise<void> {
+async function interrupted(signal: NodeJS.Signals, command: string, reporter: import('./report/index.js').Reporter): Promise<void> {
   const [{ runInterruptCleanups }, { SqlfirstError }] = await Promise.all([import('./interrupt.js'), import('./errors.js')]);
   await runInterruptCleanups();
   reporter.failure(
+    command,
     new SqlfirstError(`Interrupted by ${signal}: nothing uncommitted was kept (the open transaction was rolled back) and temporary databases were removed; run again to finish.`),
   );
   process.exit(1);

@@ -13,11 +13,9 @@ import type { Value } from './expressions.js';
 import { displayPath, parseHcl, SourceText } from './hcl.js';
 import { parseDuration } from './duration.js';
 import { repositoryRoot } from './repository.js';
+import type { DiffPolicy } from '../policy/index.js';
 
-export interface DiffPolicy {
-  skipDropSchema: boolean;
-  skipDropTable: boolean;
-}
+export type { DiffPolicy };
 
 export interface Environment {
   /** the env block's name */

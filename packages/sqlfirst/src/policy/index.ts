@@ -1,10 +1,11 @@
 /**
- * The policy stage: per-environment rules applied to a plan before anything
- * runs. Skipped changes are never executed and are reported; statements that
- * lose data need explicit consent.
+ * The policy stage: per-environment rules over a plan. Tables and schemas
+ * the environment never drops are kept (the engine then plans around them,
+ * see engine/plan.ts); statements that lose data need explicit consent.
  */
 import { SqlfirstError } from '../errors.js';
-import { withoutChanges, type Change, type MigrationPlan } from '../engine/index.js';
+import { removedObjects, type MigrationPlan, type ObjectRef } from '../engine/index.js';
+import { firstLine } from '../text.js';
 
 /** atlas.hcl's diff { skip { ... } } */
 export interface DiffPolicy {
@@ -15,52 +16,31 @@ export interface DiffPolicy {
 export const NO_SKIPS: DiffPolicy = { skipDropSchema: false, skipDropTable: false };
 
 export interface SkippedChange {
-  change: Change;
-  /** the atlas.hcl rule that skipped it, e.g. drop_schema */
-  rule: string;
+  /** the table or schema kept */
+  object: ObjectRef;
+  /** the atlas.hcl rule that keeps it, e.g. drop_schema */
+  rule: 'drop_schema' | 'drop_table';
 }
 
-export interface PolicyResult {
-  /** what may run */
-  plan: MigrationPlan;
-  skipped: SkippedChange[];
-}
-
-/** Removes the changes the environment's diff policy forbids. */
-export function applyPolicy(plan: MigrationPlan, policy: DiffPolicy): PolicyResult {
-  const skipped: SkippedChange[] = [];
-  const positions = new Set<number>();
-  plan.changes.forEach((change, index) => {
-    const rule = skipRule(change, policy);
-    if (rule) {
-      skipped.push({ change, rule });
-      positions.add(index);
-    }
-  });
-  return { plan: withoutChanges(plan, positions), skipped };
-}
-
-function skipRule(change: Change, policy: DiffPolicy): string | undefined {
-  if (change.verb !== 'drop') return undefined;
-  // the first object a drop destroys is the one the statement names
-  const kind = change.drops[0]?.kind;
-  if (kind === 'schema' && policy.skipDropSchema) return 'drop_schema';
-  if (kind === 'table' && policy.skipDropTable) return 'drop_table';
-  return undefined;
+/**
+ * The tables and schemas `plan` drops that the policy keeps. A kept schema
+ * is kept whole, with everything in it.
+ */
+export function policySkips(plan: MigrationPlan, policy: DiffPolicy): SkippedChange[] {
+  const removed = removedObjects(plan);
+  const schemas = policy.skipDropSchema ? removed.filter((ref) => ref.kind === 'schema') : [];
+  const inKeptSchema = (ref: ObjectRef) => schemas.some((schema) => ref.name.startsWith(`${schema.name}.`));
+  const tables = policy.skipDropTable ? removed.filter((ref) => ref.kind === 'table' && !inKeptSchema(ref)) : [];
+  return [...schemas.map((object) => ({ object, rule: 'drop_schema' as const })), ...tables.map((object) => ({ object, rule: 'drop_table' as const }))];
 }
 
 /** Refuses, with the list, a plan that loses data unless the user allowed it. */
-export function checkDataLoss(plan: MigrationPlan, allowDataLoss: boolean): void {
+export function checkDataLoss(plan: MigrationPlan, allowDataLoss: boolean, flag = '--allow-data-loss'): void {
   const lossy = plan.changes.filter((c) => c.dataLoss);
   if (lossy.length === 0 || allowDataLoss) return;
-  const list = lossy.map((c) => `  ${firstLine(c.sql)}`).join('\n');
+  const list = lossy.map((c) => `  ${firstLine(c.sql)}  (${c.dataLoss})`).join('\n');
   throw new SqlfirstError(
-    `Refusing to apply ${lossy.length} statement${lossy.length === 1 ? '' : 's'} that would lose data; review ${lossy.length === 1 ? 'it' : 'them'} and pass --allow-data-loss to apply anyway (nothing was changed):\n${list}`,
+    `Refusing to apply ${lossy.length} statement${lossy.length === 1 ? '' : 's'} that would lose data; review ${lossy.length === 1 ? 'it' : 'them'} and pass ${flag} to apply anyway (nothing was changed):\n${list}`,
     { step: 'policy' },
   );
-}
-
-function firstLine(sql: string): string {
-  const line = sql.split('\n')[0];
-  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
 }

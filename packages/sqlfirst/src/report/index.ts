@@ -1,12 +1,17 @@
 /**
  * The report stage: everything a person (or, with --json, a machine) sees.
- * Every line passes through `redact`, so no password reaches the output.
+ * Steps show while they run (a spinner on a terminal, a line when a step takes
+ * longer than a moment otherwise) and when they end; the command's typed
+ * outcome is rendered once at the end. Every line passes through `redact`, so
+ * no password reaches the output.
  */
 import pc from 'picocolors';
 import type { Change, MigrationPlan } from '../engine/index.js';
 import type { SkippedChange } from '../policy/index.js';
 import { isSqlfirstError } from '../errors.js';
 import { redact } from '../target/secrets.js';
+import type { BreakGroup } from '../typecheck/index.js';
+import { firstLine } from '../text.js';
 
 export interface ReporterOptions {
   json?: boolean;
@@ -31,18 +36,38 @@ export interface StepTiming {
   detail?: string;
 }
 
+/** How a run ended: the one thing every command returns, rendered as the final line or the JSON document. */
+export interface Outcome {
+  exitCode: number;
+  message: string;
+  /** success: green ✔; warning: done, with something to act on; cancelled: a choice, not a failure */
+  tone: 'success' | 'warning' | 'cancelled';
+  plan?: MigrationPlan;
+  skipped?: SkippedChange[];
+  breaks?: { caused: BreakGroup[]; preexisting: BreakGroup[] };
+  applied?: number;
+  typesWritten?: string[];
+  /** the exact commands to run next */
+  hints?: string[];
+}
+
+/** a step running longer than this says so when there is no spinner */
+const RUNNING_NOTICE_MS = 1000;
+/** a step without a detail gets its own line only when it took at least this long */
+const NOTABLE_STEP_MS = 50;
+
 type Colors = ReturnType<typeof pc.createColors>;
 
 export class Reporter {
   readonly json: boolean;
   readonly verbose: boolean;
-  private readonly out: NodeJS.WritableStream;
+  private readonly out: NodeJS.WritableStream & { isTTY?: boolean };
   private readonly err: NodeJS.WritableStream;
   private readonly c: Colors;
   private readonly started = Date.now();
+  /** the steps that ended, in order, with their durations */
   readonly steps: StepTiming[] = [];
-  /** fields of the single JSON result */
-  readonly result: Record<string, unknown> = {};
+  private readonly header: Record<string, string> = {};
   private currentStep = '';
 
   constructor(options: ReporterOptions = {}) {
@@ -50,8 +75,7 @@ export class Reporter {
     this.verbose = options.verbose ?? false;
     this.out = options.out ?? process.stdout;
     this.err = options.err ?? process.stderr;
-    const tty = Boolean((this.out as { isTTY?: boolean }).isTTY);
-    this.c = pc.createColors(tty && !process.env.NO_COLOR && !this.json);
+    this.c = pc.createColors(Boolean(this.out.isTTY) && !process.env.NO_COLOR && !this.json);
   }
 
   /** A line for people; suppressed in --json mode. */
@@ -64,28 +88,62 @@ export class Reporter {
   }
 
   warn(text: string): void {
-    if (this.json) ((this.result.warnings ??= []) as string[]).push(redact(text));
-    else this.out.write(`${this.c.yellow('!')} ${redact(text)}\n`);
+    if (!this.json) this.out.write(`${this.c.yellow('!')} ${redact(text)}\n`);
   }
 
-  header(title: string, fields: Record<string, string | undefined>): void {
+  /** The run's title and what it works on (shown once, kept for --json). */
+  title(title: string, fields: Record<string, string | undefined>): void {
     if (title) this.line(this.c.bold(title));
-    for (const [key, value] of Object.entries(fields)) {
-      if (value !== undefined) this.line(`  ${this.c.dim(key.padEnd(12))}${value}`);
-    }
-    Object.assign(this.result, Object.fromEntries(Object.entries(fields).map(([k, v]) => [k.toLowerCase(), v && redact(v)])));
+    this.fields(fields);
   }
 
-  /** Runs one pipeline step, printing its name, duration and outcome. */
-  async step<T>(name: string, run: () => Promise<T>, describe?: (value: T) => string | undefined): Promise<T> {
+  fields(fields: Record<string, string | undefined>): void {
+    for (const [key, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      this.header[key.toLowerCase()] = redact(value);
+      this.line(`  ${this.c.dim(key.padEnd(12))}${value}`);
+    }
+  }
+
+  /** Runs one pipeline step, showing it while it runs and its duration and outcome when it ends. */
+  async step<T extends { detail?: string } | void>(name: string, run: () => Promise<T>): Promise<T> {
     const start = Date.now();
     this.currentStep = name;
-    const value = await run();
+    const stop = this.showRunning(name);
+    let value: T;
+    try {
+      value = await run();
+    } catch (error) {
+      stop(false);
+      throw error;
+    }
+    stop(true);
     const ms = Date.now() - start;
-    const detail = describe?.(value);
+    const detail = (value as { detail?: string } | undefined)?.detail;
     this.steps.push({ step: name, ms, detail });
-    this.line(`${this.c.green('✓')} ${name.padEnd(16)} ${this.c.dim(formatMs(ms))}${detail ? `  ${detail}` : ''}`);
+    // decisions that take no time and say nothing are not worth a line
+    if (detail || ms >= NOTABLE_STEP_MS || this.verbose) this.line(`${this.c.green('✓')} ${name.padEnd(16)} ${this.c.dim(formatMs(ms))}${detail ? `  ${detail}` : ''}`);
     return value;
+  }
+
+  /** A spinner on a terminal; otherwise one line once the step has run for a moment. */
+  private showRunning(name: string): (ok: boolean) => void {
+    if (this.json) return () => {};
+    if (this.out.isTTY) {
+      let spinner: { clear(): unknown; stop(): unknown } | undefined;
+      let ended = false;
+      void import('nanospinner').then(({ createSpinner }) => {
+        if (!ended) spinner = createSpinner(`${name}…`, { stream: this.out as NodeJS.WriteStream }).start();
+      });
+      return () => {
+        ended = true;
+        spinner?.clear();
+        spinner?.stop();
+      };
+    }
+    const timer = setTimeout(() => this.line(`… ${name}`), RUNNING_NOTICE_MS);
+    timer.unref();
+    return () => clearTimeout(timer);
   }
 
   /** the step running when a failure happened */
@@ -93,70 +151,114 @@ export class Reporter {
     return this.currentStep;
   }
 
-  plan(plan: MigrationPlan, skipped: SkippedChange[]): PlanSummary {
+  /** The plan: every statement with its marks (`full`), or a summary of what changes. */
+  plan(plan: MigrationPlan, skipped: SkippedChange[], { full }: { full: boolean }): void {
+    if (this.json) return;
     const summary = summarize(plan.changes, skipped);
-    this.result.plan = {
-      statements: plan.changes.map((c) => ({ sql: c.sql, verb: c.verb, dataLoss: c.dataLoss, transactional: c.transactional })),
-      skipped: skipped.map((s) => ({ sql: s.change.sql, rule: s.rule })),
-      summary,
-    };
-    if (this.json) return summary;
     this.line();
     if (plan.changes.length === 0 && skipped.length === 0) {
       this.line(this.c.green('No changes: the database already matches the schema.'));
-      return summary;
+      return;
     }
-    for (const change of plan.changes) {
-      const marks = [change.dataLoss && this.c.red('-- DATA LOSS'), !change.transactional && this.c.yellow('-- not transactional')].filter(Boolean).join(' ');
+    const shown = full || this.verbose ? plan.changes : plan.changes.filter((c) => c.dataLoss || !c.transactional);
+    for (const change of shown) {
+      const marks = [change.dataLoss && this.c.red(`-- DATA LOSS: ${change.dataLoss}`), !change.transactional && this.c.yellow('-- not transactional')].filter(Boolean).join(' ');
       this.line(`${change.sql};${marks ? `  ${marks}` : ''}`);
     }
-    for (const { change, rule } of skipped) {
-      this.line(this.c.dim(`-- skipped by policy (${rule}): ${change.sql};`));
+    if (!full && !this.verbose) this.line(`${describeObjects(plan.changes)} (the statements: sqlfirst plan, or --verbose)`);
+    for (const { object, rule } of skipped) {
+      this.line(this.c.dim(`-- skipped by policy (${rule}): ${object.kind} ${object.name} is kept`));
     }
     this.line();
     this.line(`${this.c.bold('Plan:')} ${describeSummary(summary)}`);
     if (summary.nonTransactional > 0) {
       this.line(this.c.yellow(`  ${summary.nonTransactional} statement(s) cannot run inside a transaction and commit on their own; a later failure does not undo them.`));
     }
-    return summary;
   }
 
-  success(text: string): void {
-    this.result.ok = true;
-    this.result.message = text;
-    this.finish();
-    if (!this.json) this.out.write(`${this.c.green(this.c.bold('✔'))} ${redact(text)} ${this.c.dim(`(${formatMs(Date.now() - this.started)})`)}\n`);
+  /** Type breaks, each under the change that caused it, with the whole TypeScript message. */
+  breaks(groups: BreakGroup[], heading: string): void {
+    if (this.json || groups.length === 0) return;
+    this.line();
+    this.warn(heading);
+    for (const group of groups) {
+      this.line(`  ${firstLine(group.change, 200)}`);
+      for (const b of group.breaks) {
+        const [first, ...rest] = b.message.split('\n');
+        this.line(`    → ${b.file}:${b.line} ${first}`);
+        for (const more of rest) this.line(`      ${more}`);
+      }
+    }
   }
 
-  failure(error: unknown): void {
-    const message = isSqlfirstError(error) ? error.message : `Unexpected error: ${firstLine(error)}; run again with --verbose for details.`;
+  /** The final line (or the JSON document) for a run that ended as planned. */
+  finish(command: string, outcome: Outcome): void {
+    if (this.json) {
+      this.writeJson({ ok: outcome.tone !== 'cancelled', command, ...this.header, ...outcomeJson(outcome) });
+      return;
+    }
+    for (const hint of outcome.hints ?? []) this.line(`  ${hint}`);
+    const mark = outcome.tone === 'success' ? this.c.green(this.c.bold('✔')) : outcome.tone === 'warning' ? this.c.yellow(this.c.bold('!')) : this.c.dim('–');
+    this.out.write(`${mark} ${redact(outcome.message)} ${this.c.dim(`(${formatMs(Date.now() - this.started)})`)}\n`);
+  }
+
+  failure(command: string, error: unknown): void {
+    const message = isSqlfirstError(error) ? error.message : `Unexpected error: ${firstLine(error instanceof Error ? error.message : String(error)).replace(/[.\s]+$/, '')}; run again with --verbose for details.`;
     const step = (isSqlfirstError(error) && error.step) || this.currentStep || undefined;
-    this.result.ok = false;
-    this.result.error = redact(message);
-    if (step) this.result.failedStep = step;
-    this.finish();
-    if (this.json) return;
+    if (this.json) {
+      this.writeJson({ ok: false, command, ...this.header, error: message, failedStep: step });
+      return;
+    }
     this.err.write(`${this.c.red(this.c.bold('✖'))} ${step ? `Failed at ${step}: ` : ''}${redact(message)}\n`);
-    if (this.verbose) this.err.write(`${redact(causeChain(error))}\n`);
+    if (this.verbose && !isSqlfirstError(error)) this.err.write(`${redact(causeChain(error))}\n`);
+    else if (this.verbose && isSqlfirstError(error) && error.cause) this.err.write(`${this.c.dim(redact(`caused by: ${causeMessages(error.cause)}`))}\n`);
   }
 
-  private finish(): void {
-    this.result.steps = this.steps;
-    this.result.durationMs = Date.now() - this.started;
-    if (this.json) this.out.write(`${redact(JSON.stringify(this.result, null, 2))}\n`);
+  private writeJson(document: Record<string, unknown>): void {
+    this.out.write(`${redact(JSON.stringify({ ...document, steps: this.steps, durationMs: Date.now() - this.started }, null, 2))}\n`);
   }
 }
 
-export function summarize(changes: Change[], skipped: SkippedChange[] = []): PlanSummary {
+function outcomeJson(outcome: Outcome): Record<string, unknown> {
   return {
-    create: changes.filter((c) => c.verb === 'create').length,
-    alter: changes.filter((c) => c.verb === 'alter').length,
-    drop: changes.filter((c) => c.verb === 'drop').length,
+    message: outcome.message,
+    exitCode: outcome.exitCode,
+    plan: outcome.plan && {
+      statements: outcome.plan.changes.map((c) => ({ sql: c.sql, verb: c.verb, dataLoss: c.dataLoss ?? null, transactional: c.transactional, lockClass: c.lockClass, rewrites: c.rewrites })),
+      skipped: (outcome.skipped ?? []).map((s) => ({ object: `${s.object.kind} ${s.object.name}`, rule: s.rule })),
+      summary: summarize(outcome.plan.changes, outcome.skipped),
+    },
+    breaks: outcome.breaks && {
+      caused: outcome.breaks.caused.map((g) => ({ change: g.change, breaks: g.breaks.map((b) => ({ file: b.file, line: b.line, message: b.message })) })),
+      preexisting: outcome.breaks.preexisting.flatMap((g) => g.breaks.map((b) => ({ file: b.file, line: b.line, message: b.message }))),
+    },
+    applied: outcome.applied,
+    typesWritten: outcome.typesWritten,
+    hints: outcome.hints,
+  };
+}
+
+export function summarize(changes: Change[], skipped: SkippedChange[] = []): PlanSummary {
+  const kinds = changes.map(changeKind);
+  return {
+    create: kinds.filter((k) => k === 'create').length,
+    alter: kinds.filter((k) => k === 'alter').length,
+    drop: kinds.filter((k) => k === 'drop').length,
     dataLoss: changes.filter((c) => c.dataLoss).length,
     nonTransactional: changes.filter((c) => !c.transactional).length,
     skipped: skipped.length,
   };
 }
+
+/** Adding a column or constraint to an existing table alters the table; only a new object is a creation. */
+function changeKind(change: Change): Change['verb'] {
+  if (change.verb !== 'create') return change.verb;
+  const partOfExisting = change.produces.every((object) => PARTS.has(object.kind)) && change.consumes.some((object) => CONTAINERS.has(object.kind));
+  return partOfExisting ? 'alter' : 'create';
+}
+
+const PARTS = new Set(['column', 'constraint']);
+const CONTAINERS = new Set(['table', 'view', 'materializedView', 'type', 'domain']);
 
 export function describeSummary(s: PlanSummary): string {
   const parts = [`${s.create} to create`, `${s.alter} to alter`, `${s.drop} to drop`];
@@ -166,13 +268,42 @@ export function describeSummary(s: PlanSummary): string {
   return parts.join(', ');
 }
 
+/** "creates 17 tables, 2 views, 30 indexes; alters 1 table" — what a plan does, by kind of object. */
+export function describeObjects(changes: Change[]): string {
+  const count = (verb: Change['verb'], pick: (c: Change) => { kind: string }[]) => {
+    const kinds = new Map<string, number>();
+    for (const change of changes.filter((c) => c.verb === verb)) {
+      const object = pick(change)[0];
+      if (object) kinds.set(object.kind, (kinds.get(object.kind) ?? 0) + 1);
+    }
+    return [...kinds].map(([kind, n]) => `${n} ${n === 1 ? KIND_NAMES[kind]?.[0] ?? kind : KIND_NAMES[kind]?.[1] ?? `${kind}s`}`).join(', ');
+  };
+  const parts = [
+    ['creates', count('create', (c) => c.produces)],
+    ['alters', count('alter', (c) => c.consumes)],
+    ['drops', count('drop', (c) => c.drops)],
+  ].filter(([, list]) => list);
+  return parts.map(([verb, list]) => `${verb} ${list}`).join('; ');
+}
+
+const KIND_NAMES: Record<string, [string, string]> = {
+  index: ['index', 'indexes'],
+  materializedView: ['materialized view', 'materialized views'],
+  type: ['type', 'types'],
+};
+
 export function formatMs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n')[0].replace(/[.\s]+$/, '');
+function causeMessages(error: unknown): string {
+  const lines: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    lines.push(current instanceof Error ? current.message : String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return lines.join('; caused by: ');
 }
 
 function causeChain(error: unknown): string {

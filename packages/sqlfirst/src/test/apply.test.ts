@@ -21,7 +21,7 @@ const failureOutputs: CliResult[] = [];
 
 before(async () => {
   server = await startTestServer();
-  await requirePasswords(server, 'livermore', PASSWORD);
+  await requirePasswords(server, 'apply_user', PASSWORD);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlfirst-apply-'));
 });
 
@@ -41,9 +41,9 @@ function schemaFile(sql: string): string {
 async function database(setup?: string): Promise<string> {
   const admin = await server.createDatabase();
   const name = new URL(admin).pathname.slice(1);
-  await server.query(server.url, `ALTER DATABASE "${name}" OWNER TO livermore`);
-  await server.query(admin, 'ALTER SCHEMA public OWNER TO livermore');
-  const url = urlFor(server, 'livermore', PASSWORD, name);
+  await server.query(server.url, `ALTER DATABASE "${name}" OWNER TO apply_user`);
+  await server.query(admin, 'ALTER SCHEMA public OWNER TO apply_user');
+  const url = urlFor(server, 'apply_user', PASSWORD, name);
   if (setup) await server.query(url, setup);
   return url;
 }
@@ -80,7 +80,7 @@ describe('plan', () => {
     assert.equal(plan.code, 2, plan.output);
     assert.match(plan.stdout, /CREATE TABLE "public"\."items"/);
     assert.match(plan.stdout, /Plan: 1 to create, 0 to alter, 0 to drop/);
-    assert.match(plan.stdout, /postgres:\/\/livermore:\*\*\*\*@127\.0\.0\.1/);
+    assert.match(plan.stdout, /postgres:\/\/apply_user:\*\*\*\*@127\.0\.0\.1/);
     assert.equal((await server.query(url, "SELECT to_regclass('public.items') AS t"))[0].t, null);
     const applied = await runCli(['apply', '--url', url, '--to', to, '--auto-approve']);
     assert.equal(applied.code, 0, applied.output);
@@ -194,7 +194,7 @@ describe('schema errors name the file, the line and the statement', () => {
 describe('connection failures end in one sentence within a bounded time', () => {
   test('a refused connection (closed port)', async () => {
     const port = await freePort();
-    const result = await failing(['plan', '--url', `postgres://livermore:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/db`, '--to', schemaFile(V1)]);
+    const result = await failing(['plan', '--url', `postgres://apply_user:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/db`, '--to', schemaFile(V1)]);
     assert.match(result.stderr, new RegExp(`Could not connect to 127\\.0\\.0\\.1:${port}: the connection was refused`));
   });
 
@@ -203,12 +203,12 @@ describe('connection failures end in one sentence within a bounded time', () => 
     const before = await snapshot(url);
     const wrong = url.replace(encodeURIComponent(PASSWORD), encodeURIComponent(`${PASSWORD}-wrong`));
     const result = await failing(['apply', '--url', wrong, '--to', schemaFile(V1), '--auto-approve']);
-    assert.match(result.stderr, /Password authentication failed for user "livermore"/);
+    assert.match(result.stderr, /Password authentication failed for user "apply_user"/);
     assert.equal(await snapshot(url), before);
   });
 
   test('a missing database', async () => {
-    const result = await failing(['plan', '--url', urlFor(server, 'livermore', PASSWORD, 'no_such_db'), '--to', schemaFile(V1)]);
+    const result = await failing(['plan', '--url', urlFor(server, 'apply_user', PASSWORD, 'no_such_db'), '--to', schemaFile(V1)]);
     assert.match(result.stderr, /The database "no_such_db" does not exist/);
   });
 
@@ -218,7 +218,7 @@ describe('connection failures end in one sentence within a bounded time', () => 
     await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
     const { port } = stalled.address() as net.AddressInfo;
     try {
-      const result = await failing(['plan', '--url', `postgres://livermore:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/db`, '--to', schemaFile(V1), '--connect-timeout', '2']);
+      const result = await failing(['plan', '--url', `postgres://apply_user:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/db`, '--to', schemaFile(V1), '--connect-timeout', '2']);
       assert.match(result.stderr, /did not answer within 2 s/);
     } finally {
       sockets.forEach((s) => s.destroy());
@@ -232,7 +232,7 @@ describe('the shadow database', () => {
 
   test('is dropped after every run, and stale ones left by a crashed run are removed', async () => {
     const stale = `sqlfirst_shadow_${tag}_999999_${(Date.now() - 1000).toString(36)}`;
-    await server.query(server.url, `CREATE DATABASE "${stale}" OWNER livermore`);
+    await server.query(server.url, `CREATE DATABASE "${stale}" OWNER apply_user`);
     const url = await database();
     const result = await runCli(['plan', '--url', url, '--to', schemaFile(V1)]);
     assert.equal(result.code, 0, result.output);

@@ -15,8 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { NO_SKIPS } from '../policy/index.js';
 import { parseTarget } from '../target/url.js';
-import { fingerprintDatabase, SKIP_MESSAGE, STATE_DIR } from '../workflow/fastpath.js';
-import { runSync, type SyncRequest } from '../workflow/sync.js';
+import { readProject } from '../config/project.js';
+import { fingerprintDatabase, SKIP_MESSAGE, STATE_DIR } from '../fastpath/index.js';
+import { runCommand } from '../workflow/index.js';
+import type { RunRequest } from '../workflow/request.js';
 import { runCli } from './support/cli.js';
 import { quietReporter } from './support/inprocess.js';
 import { requirePasswords, startTestServer, urlFor, type TestServer } from './support/server.js';
@@ -72,29 +74,32 @@ function project(sql: string): { root: string; schema: string; types: string } {
   return { root, schema, types: path.join(root, 'types') };
 }
 
-async function sync(url: string, where: { root: string; schema: string; types: string }, extra: Partial<SyncRequest> = {}) {
+async function sync(url: string, where: { root: string; schema: string; types: string }, extra: Partial<RunRequest> = {}) {
   const { reporter, text } = quietReporter();
-  const code = await runSync(
-    { url, schemaFiles: [where.schema], schemas: [], policy: NO_SKIPS, autoApprove: true, types: true, typesDir: where.types, root: where.root, ...extra },
+  const outcome = await runCommand(
+    'sync',
+    { url, schemaFiles: [where.schema], schemas: [], policy: NO_SKIPS, autoApprove: true, writeTypes: true, typeCheck: false, typesDir: where.types, ...extra },
     reporter,
+    readProject(where.root),
   );
+  reporter.finish('sync', outcome);
   const steps = reporter.steps.map((s) => s.step);
-  return { code, output: text(), steps, full: steps.includes('load schema'), result: reporter.result };
+  return { code: outcome.exitCode, output: text(), steps, full: steps.includes('load schema'), outcome };
 }
 
 function assertFast(run: Awaited<ReturnType<typeof sync>>): void {
   assert.equal(run.code, 0, run.output);
   assert.ok(run.output.includes(SKIP_MESSAGE), run.output);
   assert.equal(run.full, false, `no shadow may be created on the fast path: ${run.steps.join(', ')}`);
-  assert.ok(!run.steps.includes('drizzle-kit pull') && !run.steps.includes('plan'), run.steps.join(', '));
-  assert.equal(run.result.skipped, true);
+  assert.ok(!run.steps.includes('plan'), run.steps.join(', '));
+  assert.deepEqual(run.steps, ['read schema', 'connect', 'check changes'], 'the fast path ends after the change check');
 }
 
 function assertFull(run: Awaited<ReturnType<typeof sync>>, why: RegExp): void {
   assert.equal(run.code, 0, run.output);
   assert.ok(!run.output.includes(SKIP_MESSAGE), run.output);
   assert.ok(run.full, `the full path loads the schema into a shadow: ${run.steps.join(', ')}`);
-  assert.ok(run.steps.includes('drizzle-kit pull'), run.steps.join(', '));
+  assert.ok(run.steps.includes('write types'), run.steps.join(', '));
   assert.match(run.output, why);
 }
 
@@ -191,10 +196,10 @@ describe('sync fast path', () => {
     // the record vouches only for the folder it wrote
     assertFull(await sync(url, where, { typesDir: path.join(where.root, 'other-types') }), /types folder changed \(last sync wrote types\)/);
     // apply only: the schema and the database are compared, not the types
-    const applyOnly = await sync(url, where, { types: false });
+    const applyOnly = await sync(url, where, { writeTypes: false });
     assertFast({ ...applyOnly, output: applyOnly.output.replace('schema and database match', 'schema, database and types match') });
     await server.query(url, "COMMENT ON TABLE items IS 'by hand'");
-    const applyAgain = await sync(url, where, { types: false });
+    const applyAgain = await sync(url, where, { writeTypes: false });
     assert.equal(applyAgain.code, 0, applyAgain.output);
     assert.ok(applyAgain.full);
     assert.ok(!applyAgain.steps.includes('drizzle-kit pull'));

@@ -25,7 +25,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const REAL_CONFIG = path.resolve(here, '../../../database/atlas.hcl');
 const MAIN_STATE = path.resolve(here, '../../../../.sqlfirst');
 
-const USER = 'livermore';
+const USER = 'secrets_user';
 const PASSWORD = `Pa$$:w@rd/%#?&=+ 'é"`;
 const WRONG = `${PASSWORD}~wrong`;
 
@@ -163,12 +163,12 @@ env "bad_schema" {
 
 env "by_var" {
   src = "file://schema.sql"
-  url = "postgres://livermore:\${urlescape(var.password)}@127.0.0.1:\${getenv("T_PORT")}/secrets_target?sslmode=disable"
+  url = "postgres://secrets_user:\${urlescape(var.password)}@127.0.0.1:\${getenv("T_PORT")}/secrets_target?sslmode=disable"
 }
 
 env "unsupported" {
   src = "file://schema.sql"
-  url = "postgres://livermore:\${upper(getenv("T_PASSWORD"))}@127.0.0.1:5432/secrets_target"
+  url = "postgres://secrets_user:\${upper(getenv("T_PASSWORD"))}@127.0.0.1:5432/secrets_target"
 }
 `;
 
@@ -214,9 +214,9 @@ const MODES: FailureMode[] = [
   { name: '--var naming no variable', args: () => ['plan', '--env', 'by_var', '--var', `pasword=${PASSWORD}`], env: () => tcpEnv(), message: /--var pasword names no variable/ },
   { name: '--var without "="', args: () => ['plan', '--env', 'by_var', '--var', 'password'], env: () => tcpEnv(), message: /--var password is not of the form name=value/ },
   // connection failures
-  { name: 'a wrong password', args: () => ['apply', '--url', url({ password: WRONG }), '--to', 'file://v2.sql', '--auto-approve'], message: /Password authentication failed for user "livermore"/ },
-  { name: 'a wrong password from the environment', args: () => ['apply', '--auto-approve'], env: () => tcpEnv(WRONG), message: /Password authentication failed for user "livermore"/ },
-  { name: 'a wrong password given by --var', args: () => ['plan', '--env', 'by_var', '--var', `password=${WRONG}`], env: () => tcpEnv(), message: /Password authentication failed for user "livermore"/ },
+  { name: 'a wrong password', args: () => ['apply', '--url', url({ password: WRONG }), '--to', 'file://v2.sql', '--auto-approve'], message: /Password authentication failed for user "secrets_user"/ },
+  { name: 'a wrong password from the environment', args: () => ['apply', '--auto-approve'], env: () => tcpEnv(WRONG), message: /Password authentication failed for user "secrets_user"/ },
+  { name: 'a wrong password given by --var', args: () => ['plan', '--env', 'by_var', '--var', `password=${WRONG}`], env: () => tcpEnv(), message: /Password authentication failed for user "secrets_user"/ },
   { name: 'an unreachable host (closed port)', args: () => ['plan', '--url', url({ port: closedPort }), '--to', 'file://schema.sql'], message: /connection was refused/ },
   { name: 'an unreachable host from the environment', args: () => ['plan'], env: () => tcpEnv(PASSWORD, closedPort), message: /connection was refused/ },
   {

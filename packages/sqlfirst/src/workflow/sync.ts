@@ -1,114 +1,94 @@
-/** The local everyday loop (apply, then Drizzle types) and type generation on its own. */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { Reporter } from '../report/index.js';
-import {
-  clearState,
-  differences,
-  fingerprintDatabase,
-  hashInputs,
-  hashSchemaFiles,
-  hashTypeFiles,
-  readState,
-  SKIP_MESSAGE,
-  statePath,
-  targetLabel,
-  writeState,
-  type Observed,
-} from './fastpath.js';
-import { applyToOpenTarget, type ApplyRequest } from './migrate.js';
-import { loadDesired, openTarget, type TargetSpec } from './session.js';
-import { repositoryRoot } from '../config/repository.js';
-import { generateTypes, TYPES_DIR } from './types.js';
-import type { GeneratedTypes } from '../typegen/index.js';
-
-export { TYPES_DIR } from './types.js';
-
-export interface SyncRequest extends ApplyRequest {
-  /** regenerate the Drizzle types after applying (local only) */
-  types: boolean;
-  /** the types folder, relative to the repository root (or absolute) */
-  typesDir?: string;
-  /** take the full path even when nothing changed since the last sync */
-  force?: boolean;
-  /** the repository root: holds .sqlfirst/state and anchors typesDir (default: found from the working folder) */
-  root?: string;
-}
-
 /**
- * Applies schema.sql, then regenerates the Drizzle types from the result.
- * When the schema files, the target and the generated files are all as the
- * last successful sync left them, it proves so with one catalog query and
- * skips the shadow, the plan and drizzle-kit (see fastpath.ts).
+ * `sqlfirst sync`: the everyday loop. The apply steps, then the type steps
+ * (write the Drizzle files, record the run). A run that finds the schema
+ * files, the target and the generated files as the last successful sync
+ * left them proves so with one catalog query and stops (fastpath/).
  */
-export async function runSync(request: SyncRequest, reporter: Reporter): Promise<number> {
-  reporter.header(request.types ? 'sqlfirst sync: apply + Drizzle types' : 'sqlfirst sync: apply', {
-    Environment: request.envName,
-    Config: request.configPath,
-  });
-  const root = request.root ?? repositoryRoot();
-  const outDir = path.resolve(root, request.typesDir ?? TYPES_DIR);
-  const open = await openTarget(request, reporter);
-  try {
-    const stateFile = statePath(root, open.target, open.embedded, request.envName);
-    const inputs = syncInputs(request);
-    const check = await reporter.step(
-      'check changes',
-      async () => {
-        if (request.force) return { why: 'full sync forced', state: undefined, observed: await observe(request, root, outDir) };
-        const state = await readState(stateFile);
-        const observed = await observe(request, root, outDir);
-        // the database is read only once the files match: a changed file needs no query to tell
-        let why = differences(state, inputs, observed);
-        if (!why) {
-          observed.database = await fingerprintDatabase(open.target, open.server.versionNum, request.connectTimeoutMs);
-          why = differences(state, inputs, observed);
-        }
-        return { why, state, observed };
-      },
-      (c) => c.why ?? 'unchanged since the last sync',
-    );
-    if (!check.why && check.state) {
-      reporter.result.skipped = true;
-      const kept = check.state.skippedByPolicy;
-      const message = request.types ? SKIP_MESSAGE : SKIP_MESSAGE.replace('schema, database and types match', 'schema and database match');
-      reporter.success(kept ? `${message.slice(0, -1)} (${kept} change(s) stay skipped by policy).` : message);
-      return 0;
+import { readFileSync } from 'node:fs';
+import { schemaFilesHash } from '../hash.js';
+import { plural } from '../text.js';
+import { appliedOutcome, applySteps } from './apply.js';
+import { needed, runSteps, step, type RunContext } from './run.js';
+import { connect, readSchema, typesFolder, writeTypes } from './steps.js';
+
+export function runSync(run: RunContext) {
+  return runSteps(run, [readSchema, connect, skipIfUnchanged, ...applySteps(run), ...(run.request.writeTypes ? [writeTypes] : []), recordSync, syncOutcome]);
+}
+
+/** The fast path: nothing changed since the last successful sync. */
+const skipIfUnchanged = step('check changes', async (run) => {
+  const { clearSyncRecord, differences, fingerprintDatabase, readSyncRecord, SKIP_MESSAGE } = await import('../fastpath/index.js');
+  const record = recordFile(run);
+  const observed = await observe(run);
+  if (!run.request.force) {
+    const previous = await readSyncRecord(await record);
+    // the database is read only once the files match: a changed file needs no query to tell
+    const inputs = await syncInputs(run);
+    let why = differences(previous, inputs, observed);
+    if (!why) {
+      const open = needed(run.target, 'the target');
+      observed.database = await fingerprintDatabase(open.target, open.server.versionNum, run.request.connectTimeoutMs);
+      why = differences(previous, inputs, observed);
     }
-
+    if (!why && previous) {
+      const kept = previous.skippedByPolicy ? ` (${plural(previous.skippedByPolicy, 'object')} stay kept by policy)` : '';
+      const message = run.request.writeTypes ? SKIP_MESSAGE : SKIP_MESSAGE.replace('schema, database and types match', 'schema and database match');
+      run.outcome = { exitCode: 0, tone: 'success', message: kept ? `${message.slice(0, -1)}${kept}.` : message };
+      return { detail: 'unchanged since the last sync', done: true };
+    }
     // a run that fails half-way must leave no record that could vouch for it
-    await clearState(stateFile);
-    // the types come from the shadow, which holds exactly schema.sql: the same
-    // files as `sqlfirst types`, whatever order the target's objects were created in
-    const applied = await applyToOpenTarget({ ...request, root, pullTypes: request.types }, open, reporter, { announce: !request.types });
-    if (applied.generated) await writeGenerated(outDir, applied.generated, reporter);
-    // the state the next run will see, read after apply
-    const database = await fingerprintDatabase(open.target, open.server.versionNum, request.connectTimeoutMs);
-    await writeState(stateFile, {
-      target: targetLabel(open.target, open.embedded),
-      env: request.envName ?? '',
-      inputs,
-      schema: check.observed.schema,
-      database,
-      types: request.types ? await hashTypeFiles(root, outDir) : undefined,
-      skippedByPolicy: skippedCount(reporter),
-    });
-    if (request.types) reporter.success(`Synced: ${applied.count} statement(s) applied and Drizzle types up to date.`);
-    return 0;
-  } finally {
-    await open.close();
+    await clearSyncRecord(await record);
+    return { detail: why };
   }
+  await clearSyncRecord(await record);
+  return { detail: 'full sync forced' };
+});
+
+async function recordFile(run: RunContext): Promise<string> {
+  const { statePath } = await import('../fastpath/index.js');
+  const open = needed(run.target, 'the target');
+  return statePath(run.project.root, open.target, open.embedded, run.request.envName);
 }
 
-/** The schema files' and generated files' hashes. An unreadable schema file hashes as "unreadable": the full path reports it. */
-async function observe(request: SyncRequest, root: string, outDir: string): Promise<Observed> {
-  const [schema, types] = await Promise.all([hashSchemaFiles(request.schemaFiles), request.types ? hashTypeFiles(root, outDir) : undefined]);
-  return { schema: schema ?? 'unreadable', types };
+async function observe(run: RunContext) {
+  const { hashTypeFiles } = await import('../fastpath/index.js');
+  const [schema, types] = await Promise.all([
+    schemaFilesHash(run.request.schemaFiles, run.project.root),
+    run.request.writeTypes ? hashTypeFiles(run.project.root, typesFolder(run)) : undefined,
+  ]);
+  return { schema: schema ?? 'unreadable', types, database: undefined as string | undefined };
 }
 
-/** What else shapes a sync's result: versions (sqlfirst, pg-delta, drizzle-kit), policy, schemas in scope. */
-function syncInputs(request: SyncRequest): string {
-  return hashInputs({ sqlfirst: packageManifest(), policy: request.policy, schemas: request.schemas });
+/** What the next run compares with: the hashes, read after apply. */
+const recordSync = step('record', async (run) => {
+  if (run.outcome) return;
+  const { fingerprintDatabase, targetLabel, writeSyncRecord } = await import('../fastpath/index.js');
+  const open = needed(run.target, 'the target');
+  const observed = await observe(run);
+  await writeSyncRecord(await recordFile(run), {
+    target: targetLabel(open.target, open.embedded),
+    env: run.request.envName ?? '',
+    inputs: await syncInputs(run),
+    schema: observed.schema,
+    database: await fingerprintDatabase(open.target, open.server.versionNum, run.request.connectTimeoutMs),
+    types: observed.types,
+    skippedByPolicy: run.skipped.length,
+  });
+});
+
+const syncOutcome = step('done', async (run) => {
+  if (run.outcome) return;
+  const outcome = appliedOutcome(run);
+  const written = run.typesWritten ?? [];
+  const types = !run.request.writeTypes ? '' : written.length ? ` Drizzle types updated (${written.join(', ')}).` : ' Drizzle types up to date.';
+  const applied = outcome.tone === 'success' ? `Synced: ${plural(run.applied ?? 0, 'statement')} applied.` : outcome.message;
+  run.outcome = { ...outcome, typesWritten: run.request.writeTypes ? written : undefined, message: `${applied}${types}` };
+});
+
+/** What else shapes a sync's result: versions (sqlfirst and its engines), the policy, the schemas in scope. */
+async function syncInputs(run: RunContext): Promise<string> {
+  const { hashInputs } = await import('../fastpath/index.js');
+  return hashInputs({ sqlfirst: packageManifest(), policy: run.request.policy, schemas: run.request.schemas });
 }
 
 let manifest: unknown;
@@ -118,31 +98,4 @@ function packageManifest(): unknown {
     manifest = { version: pkg.version, dependencies: pkg.dependencies };
   }
   return manifest;
-}
-
-function skippedCount(reporter: Reporter): number {
-  const plan = reporter.result.plan as { skipped?: unknown[] } | undefined;
-  return plan?.skipped?.length ?? 0;
-}
-
-/** Regenerates the types from schema.sql alone, through a scratch database on the target or embedded server. */
-export async function runTypes(request: TargetSpec & { typesDir?: string }, reporter: Reporter): Promise<number> {
-  reporter.header('sqlfirst types', { Environment: request.envName, Config: request.configPath });
-  const open = await openTarget(request, reporter);
-  try {
-    const outDir = path.resolve(repositoryRoot(), request.typesDir ?? TYPES_DIR);
-    // the shadow holds exactly schema.sql: pull the types from it
-    await loadDesired(request, open, reporter, async (shadow, desired) => writeGenerated(outDir, await generateTypes(request, shadow, desired, reporter), reporter));
-    reporter.success('Drizzle types are up to date with schema.sql.');
-    return 0;
-  } finally {
-    await open.close();
-  }
-}
-
-
-async function writeGenerated(outDir: string, files: GeneratedTypes, reporter: Reporter): Promise<void> {
-  const { writeTypes } = await import('../typegen/index.js');
-  const written = await reporter.step('write types', () => writeTypes(outDir, files), (names) => (names.length ? `updated ${names.join(', ')}` : 'unchanged'));
-  reporter.result.typesWritten = written;
 }

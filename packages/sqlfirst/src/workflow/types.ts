@@ -1,29 +1,11 @@
-/** The Drizzle types of schema.sql: where they live and how they are made. */
-import path from 'node:path';
-import { schemasOf, type SchemaState } from '../engine/index.js';
-import type { Reporter } from '../report/index.js';
-import type { ConnectionTarget } from '../target/url.js';
-import type { GeneratedTypes } from '../typegen/index.js';
-import type { TargetSpec } from './session.js';
+/** `sqlfirst types`: the Drizzle files from schema.sql alone, applying nothing. */
+import { runSteps, step, type RunContext } from './run.js';
+import { connect, loadDesired, readSchema, writeTypes } from './steps.js';
 
-/** Where the generated Drizzle files live, relative to the repository root. */
-export const TYPES_DIR = path.join('packages', 'database', 'src', 'schema');
-
-/**
- * The Drizzle files schema.sql produces, pulled from `target` (a database that
- * holds exactly schema.sql, i.e. a shadow); writes nothing.
- */
-export async function generateTypes(
-  request: Pick<TargetSpec, 'schemas'>,
-  target: ConnectionTarget,
-  desired: SchemaState,
-  reporter: Reporter,
-): Promise<GeneratedTypes> {
-  const { pullTypes } = await import('../typegen/index.js');
-  const schemas = request.schemas.length ? request.schemas : schemasOf(desired);
-  return reporter.step(
-    'drizzle-kit pull',
-    () => pullTypes({ target, schemas, onOutput: (line) => reporter.line(`  ${line}`) }),
-    () => `schemas ${schemas.join(', ')}`,
-  );
+export function runTypes(run: RunContext) {
+  return runSteps(run, [readSchema, connect, loadDesired, writeTypes, typesOutcome]);
 }
+
+const typesOutcome = step('done', async (run) => {
+  run.outcome = { exitCode: 0, tone: 'success', message: 'Drizzle types are up to date with schema.sql.', typesWritten: run.typesWritten };
+});

@@ -1,10 +1,18 @@
+/**
+ * PostgreSQL for the tests. A test run (scripts/run-tests.mjs) starts ONE
+ * server and passes it to every test file through the environment; each test
+ * makes its own database on it. A file run on its own (node --test file)
+ * starts a server of its own. Tests that must reconfigure a server (TLS,
+ * restarts) ask for a private one.
+ */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startEmbeddedServer, type EmbeddedServer } from '../../embedded/server.js';
 
-/** A fresh embedded PostgreSQL for one test file, in its own temporary folder. */
+/** A server for one test file. */
 export interface TestServer extends EmbeddedServer {
   /** creates an empty database and returns its URL */
   createDatabase(name?: string): Promise<string>;
@@ -12,55 +20,112 @@ export interface TestServer extends EmbeddedServer {
   query<T extends pg.QueryResultRow = pg.QueryResultRow>(url: string, sql: string, params?: unknown[]): Promise<T[]>;
 }
 
+const SHARED_URL = 'SQLFIRST_TEST_SERVER_URL';
+const SHARED_DATA_DIR = 'SQLFIRST_TEST_SERVER_DATA_DIR';
+
+/** Passwords are checked on TCP for everyone but the superuser `postgres`, whom the test setup uses. */
+const PASSWORD_HBA = ['host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', 'host all all ::1/128 scram-sha-256', ''].join('\n');
+
+/** unique across the test files of one run, which share the server */
+const runTag = randomBytes(3).toString('hex');
 let counter = 0;
 
-export async function startTestServer(): Promise<TestServer> {
+/** The run's shared server, when a test run started one; otherwise a private one. */
+export async function startTestServer(options: { private?: boolean } = {}): Promise<TestServer> {
+  const url = process.env[SHARED_URL];
+  const dataDir = process.env[SHARED_DATA_DIR];
+  if (url && dataDir && !options.private) {
+    const port = Number(new URL(url).port);
+    return testServer({ url, port, dataDir, stop: async () => {} }, async () => {});
+  }
+  const { server, remove } = await startInTemporaryFolder();
+  return testServer(server, remove);
+}
+
+/** Starts the run's server; `environment` hands it to the test files. */
+export async function startSharedTestServer(): Promise<{ environment: Record<string, string>; stop(): Promise<void> }> {
+  const { server, remove } = await startInTemporaryFolder();
+  try {
+    fs.writeFileSync(path.join(server.dataDir, 'pg_hba.conf'), PASSWORD_HBA);
+    // many test files at once, each with a few connections and shadows
+    await superuserQuery(server.url, 'ALTER SYSTEM SET max_connections = 300');
+    await superuserQuery(server.url, 'ALTER SYSTEM SET max_locks_per_transaction = 256');
+  } catch (error) {
+    await server.stop();
+    remove();
+    throw error;
+  }
+  // max_connections needs a restart: stop and start on the same folder
+  await server.stop();
+  const restarted = await startEmbeddedServer(server.dataDir);
+  return {
+    environment: { [SHARED_URL]: restarted.url, [SHARED_DATA_DIR]: restarted.dataDir },
+    async stop() {
+      await restarted.stop();
+      remove();
+    },
+  };
+}
+
+async function startInTemporaryFolder(): Promise<{ server: EmbeddedServer; remove(): void }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlfirst-test-'));
   // the server runs as the postgres user when tests run as root
   fs.chmodSync(root, 0o755);
-  const server = await startEmbeddedServer(path.join(root, 'data'));
+  const remove = () => fs.rmSync(root, { recursive: true, force: true });
+  try {
+    return { server: await startEmbeddedServer(path.join(root, 'data')), remove };
+  } catch (error) {
+    remove();
+    throw error;
+  }
+}
+
+function testServer(server: EmbeddedServer, remove: () => void): TestServer {
   const admin = new pg.Pool({ connectionString: server.url, max: 2 });
   admin.on('error', () => {});
   return {
     ...server,
-    async createDatabase(name = `t${process.pid}_${++counter}`) {
+    async createDatabase(name = `t${runTag}_${process.pid}_${++counter}`) {
       await admin.query(`create database "${name}"`);
       const url = new URL(server.url);
       url.pathname = `/${name}`;
       return url.toString();
     },
-    async query(url, sql, params) {
-      const client = new pg.Client({ connectionString: url });
-      client.on('error', () => {});
-      await client.connect();
-      try {
-        return (await client.query(sql, params)).rows;
-      } finally {
-        await client.end();
-      }
-    },
+    query: superuserQuery,
     async stop() {
       await admin.end().catch(() => {});
       await server.stop();
-      fs.rmSync(root, { recursive: true, force: true });
+      remove();
     },
   };
 }
 
+async function superuserQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(url: string, sql: string, params?: unknown[]): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * Makes the server check passwords on TCP for every user but the superuser
- * `postgres` (which the tests use to set up), and creates `user` with
- * `password` and CREATEDB (sqlfirst needs it for its shadow database).
+ * (the shared server always does), and creates `user` with `password` and
+ * CREATEDB (sqlfirst needs it for its shadow database). Roles are
+ * server-wide: files that share the server must use distinct user names.
  */
 export async function requirePasswords(server: TestServer, user: string, password: string): Promise<void> {
   const hba = path.join(server.dataDir, 'pg_hba.conf');
-  fs.writeFileSync(
-    hba,
-    ['host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', 'host all all ::1/128 scram-sha-256', ''].join('\n'),
-  );
+  if (fs.readFileSync(hba, 'utf8') !== PASSWORD_HBA) {
+    fs.writeFileSync(hba, PASSWORD_HBA);
+    await server.query(server.url, 'SELECT pg_reload_conf()');
+  }
   const literal = `'${password.replace(/'/g, "''")}'`;
-  await server.query(server.url, `CREATE ROLE "${user}" LOGIN CREATEDB PASSWORD ${literal}`);
-  await server.query(server.url, 'SELECT pg_reload_conf()');
+  await server.query(server.url, `DO $$ BEGIN CREATE ROLE "${user}" LOGIN CREATEDB; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+  await server.query(server.url, `ALTER ROLE "${user}" LOGIN CREATEDB PASSWORD ${literal}`);
 }
 
 /** A URL for `user:password` on the test server's database `database`. */

@@ -1,5 +1,5 @@
 /**
- * The no-op fast path of `sqlfirst sync`: proves cheaply that nothing changed
+ * The no-op fast path of `sqlfirst sync` (and of each save in `sqlfirst dev`): proves cheaply that nothing changed
  * since the last successful sync, so the shadow, the plan and drizzle-kit can
  * be skipped. Three things must match what the last successful sync recorded:
  *
@@ -17,15 +17,15 @@
  * This module imports nothing heavy (no engine, no drizzle-kit): the fast
  * path costs a connection and one query, plus reading the files.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
+import { sha256 } from '../hash.js';
 import { poolConfig } from '../target/connect.js';
 import type { ConnectionTarget } from '../target/url.js';
 
 /** Bumped whenever the fingerprint query or the record's meaning changes: older records are ignored. */
-const STATE_FORMAT = 1;
+const STATE_FORMAT = 2;
 
 export const STATE_DIR = path.join('.sqlfirst', 'state');
 
@@ -35,7 +35,7 @@ export const TYPE_FILES = ['schema.ts', 'relations.ts'] as const;
 export const SKIP_MESSAGE = 'Nothing changed since the last sync (schema, database and types match); skipped.';
 
 /** What the last successful sync saw, as hashes. */
-export interface SyncState {
+export interface SyncRecord {
   format: number;
   /** shown to people: user@host:port/database (never a password), or embedded/<database> */
   target: string;
@@ -65,28 +65,6 @@ export interface TypesHashes {
   files: Record<string, string>;
 }
 
-function sha256(...parts: (string | Buffer)[]): string {
-  const hash = createHash('sha256');
-  for (const part of parts) {
-    const bytes = typeof part === 'string' ? Buffer.from(part) : part;
-    // length-prefixed, so that no two different lists hash alike
-    hash.update(`${bytes.length}:`);
-    hash.update(bytes);
-  }
-  return hash.digest('hex');
-}
-
-/** sha256 over the files' names and bytes; a file that cannot be read gives undefined (take the full path). */
-export async function hashSchemaFiles(files: string[]): Promise<string | undefined> {
-  try {
-    const parts: (string | Buffer)[] = [];
-    for (const file of files) parts.push(path.resolve(file), await fs.readFile(file));
-    return sha256(...parts);
-  } catch {
-    return undefined;
-  }
-}
-
 /** sha256 of each generated file (a missing file hashes as "missing"), with the folder relative to the root. */
 export async function hashTypeFiles(root: string, outDir: string): Promise<TypesHashes> {
   const files: Record<string, string> = {};
@@ -112,9 +90,9 @@ export function targetLabel(target: ConnectionTarget, embedded: boolean): string
   return embedded ? `embedded/${target.database}` : `${target.user}@${target.host}:${target.port}/${target.database}`;
 }
 
-export async function readState(file: string): Promise<SyncState | undefined> {
+export async function readSyncRecord(file: string): Promise<SyncRecord | undefined> {
   try {
-    const state = JSON.parse(await fs.readFile(file, 'utf8')) as SyncState;
+    const state = JSON.parse(await fs.readFile(file, 'utf8')) as SyncRecord;
     return state.format === STATE_FORMAT ? state : undefined;
   } catch {
     return undefined;
@@ -122,16 +100,16 @@ export async function readState(file: string): Promise<SyncState | undefined> {
 }
 
 /** Writes the record atomically (a reader never sees half a file). */
-export async function writeState(file: string, state: Omit<SyncState, 'format' | 'syncedAt'>): Promise<void> {
+export async function writeSyncRecord(file: string, state: Omit<SyncRecord, 'format' | 'syncedAt'>): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.tmp`;
-  const record: SyncState = { format: STATE_FORMAT, ...state, syncedAt: new Date().toISOString() };
+  const record: SyncRecord = { format: STATE_FORMAT, ...state, syncedAt: new Date().toISOString() };
   await fs.writeFile(temp, `${JSON.stringify(record, null, 2)}\n`);
   await fs.rename(temp, file);
 }
 
 /** Forgets the record (before a full sync: a run that fails half-way must not leave a stale one). */
-export async function clearState(file: string): Promise<void> {
+export async function clearSyncRecord(file: string): Promise<void> {
   await fs.rm(file, { force: true });
 }
 
@@ -140,7 +118,7 @@ export async function clearState(file: string): Promise<void> {
  * is compared only when it was read (callers read it last, once everything
  * cheaper matched).
  */
-export function differences(state: SyncState | undefined, inputs: string, observed: Observed): string | undefined {
+export function differences(state: SyncRecord | undefined, inputs: string, observed: Observed): string | undefined {
   if (!state) return 'no record of a previous sync';
   if (state.inputs !== inputs) return 'settings or sqlfirst version changed';
   const changed: string[] = [];

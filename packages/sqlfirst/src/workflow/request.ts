@@ -1,13 +1,57 @@
-/** Turns command-line choices (an atlas.hcl environment or ad-hoc flags) into one TargetSpec. */
+/** Turns command-line choices (an atlas.hcl environment or ad-hoc flags) into one RunRequest. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqlfirstError } from '../errors.js';
 import { maskUrl } from '../target/url.js';
 import { parseDuration } from '../config/duration.js';
-import { NO_SKIPS } from '../policy/index.js';
-import { type TargetSpec } from './session.js';
-import { repositoryRoot } from '../config/repository.js';
+import type { Project } from '../config/project.js';
+import { NO_SKIPS, type DiffPolicy } from '../policy/index.js';
+
+/** Where and what to apply. */
+export interface TargetSpec {
+  /** "local", "sandbox", … or undefined for ad-hoc --url use */
+  envName?: string;
+  /** the atlas.hcl read, as given or found */
+  configPath?: string;
+  /** undefined = the embedded database */
+  url?: string;
+  devUrl?: string;
+  schemaFiles: string[];
+  /** schemas in scope; empty = those schema.sql uses */
+  schemas: string[];
+  policy: DiffPolicy;
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+/** Everything one command was asked to do. */
+export interface RunRequest extends TargetSpec {
+  /** type-check the workspace against the new types (default on; off with --no-typecheck) */
+  typeCheck: boolean;
+  /** where the generated files go (default: the project's types folder) */
+  typesDir?: string;
+  /** plan: exit 2 when changes are pending */
+  exitCode?: boolean;
+  /** plan: save the plan here */
+  out?: string;
+  /** apply: this reviewed plan, proven against a fresh one */
+  planFile?: string;
+  dryRun?: boolean;
+  autoApprove?: boolean;
+  allowDataLoss?: boolean;
+  allowBreaking?: boolean;
+  /** an empty schema file is meant: drop everything (still behind the data-loss gate) */
+  allowEmpty?: boolean;
+  lockWaitMs?: number;
+  /** sync: write the types (off with --no-types) */
+  writeTypes?: boolean;
+  /** sync: take the full path even when nothing changed */
+  force?: boolean;
+  /** asks the person at the terminal; undefined when there is none */
+  confirm?: (question: string) => Promise<boolean>;
+}
 
 export interface TargetFlags {
   env?: string;
@@ -21,9 +65,7 @@ export interface TargetFlags {
   statementTimeout?: string;
 }
 
-export const DEFAULT_SCHEMA = path.join('packages', 'database', 'schema.sql');
-
-export async function resolveSpec(flags: TargetFlags, cwd = process.cwd()): Promise<TargetSpec> {
+export async function resolveTarget(flags: TargetFlags, project: Project, cwd = process.cwd()): Promise<TargetSpec> {
   const connectTimeoutMs = flags.connectTimeout ? seconds(flags.connectTimeout) : undefined;
   const lockTimeoutMs = duration('--lock-timeout', flags.lockTimeout);
   const statementTimeoutMs = duration('--statement-timeout', flags.statementTimeout);
@@ -31,7 +73,7 @@ export async function resolveSpec(flags: TargetFlags, cwd = process.cwd()): Prom
   const adHoc: TargetSpec = {
     url: flags.url,
     devUrl: flags.devUrl,
-    schemaFiles: schemaOverride ?? [defaultSchema(cwd)],
+    schemaFiles: schemaOverride ?? [defaultSchema(cwd, project)],
     schemas: [],
     policy: NO_SKIPS,
     connectTimeoutMs,
@@ -40,9 +82,10 @@ export async function resolveSpec(flags: TargetFlags, cwd = process.cwd()): Prom
   };
   // --url without --env is ad-hoc use: atlas.hcl is not read at all
   if (flags.url && !flags.env) return adHoc;
-  const { findConfigFile, loadEnvironment, parseVarFlags } = await import('../config/environment.js');
-  const configPath = findConfigFile(cwd, flags.config);
-  if (!configPath) {
+  const { loadEnvironment, parseVarFlags } = await import('../config/environment.js');
+  // --config, else ./atlas.hcl, else the project's
+  const configPath = flags.config ? path.resolve(cwd, flags.config) : [path.resolve(cwd, 'atlas.hcl'), project.config].find((file) => fs.existsSync(file));
+  if (!configPath || !fs.existsSync(configPath)) {
     if (flags.config) throw new SqlfirstError(`The config file ${flags.config} does not exist; check the --config path.`, { step: 'config' });
     if (flags.env) throw new SqlfirstError(`--env ${flags.env} needs an atlas.hcl, and none was found; pass --config PATH.`, { step: 'config' });
     return adHoc;
@@ -79,9 +122,27 @@ function schemaPath(to: string, cwd: string): string {
   return path.resolve(cwd, to);
 }
 
-function defaultSchema(cwd: string): string {
+/**
+ * ./schema.sql, else the project's schema file. A default is never taken from
+ * outside the repository (a symlink pointing elsewhere): only an explicit --to may.
+ */
+function defaultSchema(cwd: string, project: Project): string {
   const local = path.resolve(cwd, 'schema.sql');
-  return fs.existsSync(local) ? local : path.join(repositoryRoot(cwd), DEFAULT_SCHEMA);
+  const file = fs.existsSync(local) ? local : project.schema;
+  const real = realPath(file);
+  const relative = path.relative(realPath(project.root), real);
+  if (relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new SqlfirstError(`The default schema file ${path.relative(cwd, file) || file} leads outside the repository (to ${real}); pass it explicitly with --to if that is meant.`, { step: 'read schema' });
+  }
+  return file;
+}
+
+function realPath(file: string): string {
+  try {
+    return fs.realpathSync.native(file);
+  } catch {
+    return path.resolve(file);
+  }
 }
 
 /** "500ms", "5s", "2m", as in atlas.hcl */

@@ -1,0 +1,48 @@
+/**
+ * The test run: one embedded PostgreSQL for the whole run (each test makes its
+ * own database on it), then every compiled test file under dist/ through
+ * node's test runner, files in parallel. The server is stopped however the
+ * run ends. `node scripts/run-tests.mjs [file ...]` runs only those files.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const packageDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const dist = path.join(packageDir, 'dist');
+const { startSharedTestServer } = await import(path.join(dist, 'test', 'support', 'server.js'));
+
+const files = process.argv.slice(2).length ? process.argv.slice(2).map((file) => path.resolve(file)) : testFiles(dist);
+const concurrency = Number(process.env.SQLFIRST_TEST_CONCURRENCY) || Math.max(2, os.availableParallelism());
+
+const server = await startSharedTestServer();
+let child;
+const stop = async () => {
+  await server.stop().catch((error) => process.stderr.write(`could not stop the test server: ${error}\n`));
+};
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, async () => {
+    child?.kill(signal);
+    await stop();
+    process.exit(1);
+  });
+}
+const code = await new Promise((resolve) => {
+  child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], {
+    stdio: 'inherit',
+    env: { ...process.env, ...server.environment },
+  });
+  child.on('close', (status) => resolve(status ?? 1));
+});
+await stop();
+process.exit(code);
+
+function testFiles(dir) {
+  const found = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.test.js')) found.push(path.join(entry.parentPath, entry.name));
+  }
+  return found.sort();
+}

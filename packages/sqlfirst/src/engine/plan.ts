@@ -1,0 +1,200 @@
+/**
+ * Planning: the ordered changes from a current to a desired state, with the
+ * facts pg-delta gives for each action (lock class, rewrite risk,
+ * transactionality, the objects consumed, produced and destroyed) turned
+ * into our own types. Objects the environment's policy keeps are excluded
+ * from the diff as pg-delta policy filters, so the engine plans around them.
+ */
+import { parsePlan, plan as pgDeltaPlan, serializePlan, type Plan as EnginePlan, type Policy, type StableId } from '@supabase/pg-delta';
+import type { SchemaState } from './state.js';
+
+/** A schema object, e.g. { kind: 'table', name: 'public.orders' } or { kind: 'column', name: 'public.orders.price' }. */
+export interface ObjectRef {
+  kind: string;
+  name: string;
+}
+
+/** The lock a statement takes on existing tables (PostgreSQL's lock modes, from pg-delta). */
+export type LockClass = 'none' | 'share' | 'shareRowExclusive' | 'shareUpdateExclusive' | 'accessExclusive';
+
+export interface Change {
+  sql: string;
+  verb: 'create' | 'alter' | 'drop';
+  /** the statement destroys stored data: why, in a few words; undefined when it does not */
+  dataLoss?: string;
+  /** false for statements PostgreSQL cannot roll back with the rest (ALTER TYPE ... ADD VALUE) */
+  transactional: boolean;
+  lockClass: LockClass;
+  /** the statement may rewrite the whole table */
+  rewrites: boolean;
+  /** existing objects the statement works on, objects it creates, objects it removes */
+  consumes: ObjectRef[];
+  produces: ObjectRef[];
+  drops: ObjectRef[];
+}
+
+/** An ordered list of changes from a current to a desired state. */
+export interface MigrationPlan {
+  changes: Change[];
+  /** identifies the current state the plan was made against */
+  sourceFingerprint: string;
+  /** identifies the desired state */
+  targetFingerprint: string;
+  readonly engine: EnginePlan;
+}
+
+export interface PlanOptions {
+  /** manage only these schemas (atlas.hcl `schemas`); empty = the whole database */
+  schemas?: string[];
+  /** the role that applies the plan: its own privileges are implicit */
+  applyingRole?: string;
+  /** tables and schemas to leave exactly as they are, though the desired state lacks them (policy skips) */
+  keep?: ObjectRef[];
+}
+
+/** The ordered changes that turn `current` into `desired`. */
+export function planChanges(current: SchemaState, desired: SchemaState, options: PlanOptions = {}): MigrationPlan {
+  const engine = pgDeltaPlan(current.facts as never, desired.facts as never, {
+    policy: scopePolicy(current.roles, options),
+    scope: 'database',
+  });
+  return fromEngine(engine);
+}
+
+/**
+ * What sqlfirst never manages: roles (cluster-wide) and the grants on the
+ * `public` schema, which depend on how and by whom the database was created;
+ * the applying role's own grants; with `schemas`, everything outside them;
+ * and what the policy keeps. A glob character in a name would widen a match;
+ * such names are rare.
+ */
+function scopePolicy(roles: string[], options: PlanOptions): Policy {
+  const filter: NonNullable<Policy['filter']> = [
+    { match: { kind: ['role', 'membership'] }, action: 'exclude' },
+    { match: { all: [{ kind: 'acl' }, { target: { kind: 'schema', name: 'public' } }] }, action: 'exclude' },
+  ];
+  if (options.applyingRole) {
+    filter.push({ match: { all: [{ kind: 'acl' }, { idField: { field: 'grantee', glob: options.applyingRole } }] }, action: 'exclude' });
+  }
+  const schemas = options.schemas ?? [];
+  if (schemas.length > 0) filter.push({ match: { not: wholeSchemas(schemas) }, action: 'exclude' });
+  const keptSchemas = (options.keep ?? []).filter((ref) => ref.kind === 'schema').map((ref) => ref.name);
+  if (keptSchemas.length > 0) filter.push({ match: wholeSchemas(keptSchemas), action: 'exclude' });
+  for (const table of (options.keep ?? []).filter((ref) => ref.kind === 'table')) {
+    const [schema, name] = splitQualified(table.name);
+    // excluding the table excludes what hangs off it (columns, indexes, grants)
+    filter.push({ match: { all: [{ kind: 'table' }, { schema }, { name }] }, action: 'exclude' });
+  }
+  return { id: 'sqlfirst', filter, assumedRoles: roles };
+}
+
+/** Every object in these schemas, the schemas themselves, and what targets them (grants, comments). */
+function wholeSchemas(schemas: string[]) {
+  return { any: [{ schema: schemas }, { target: { schema: schemas } }, { all: [{ kind: 'schema' }, { name: schemas }] }, { target: { kind: 'schema', name: schemas } }] };
+}
+
+function splitQualified(name: string): [string, string] {
+  const dot = name.indexOf('.');
+  return [name.slice(0, dot), name.slice(dot + 1)];
+}
+
+function fromEngine(engine: EnginePlan): MigrationPlan {
+  const typeChanges = columnTypeChanges(engine);
+  return {
+    changes: engine.actions.map((action) => ({
+      sql: action.sql,
+      verb: action.verb,
+      dataLoss: action.dataLoss === 'destructive' ? 'drops stored data' : lossyTypeChange(action, typeChanges),
+      transactional: action.transactionality !== 'nonTransactional',
+      lockClass: action.lockClass,
+      rewrites: action.rewriteRisk,
+      consumes: action.consumes.flatMap(objectRef),
+      produces: action.produces.flatMap(objectRef),
+      drops: action.destroys.flatMap(objectRef),
+    })),
+    sourceFingerprint: engine.source.fingerprint,
+    targetFingerprint: engine.target.fingerprint,
+    engine,
+  };
+}
+
+/** "schema.table.column" → the column's type before and after, from the plan's deltas. */
+function columnTypeChanges(engine: EnginePlan): Map<string, { from: string; to: string }> {
+  const changes = new Map<string, { from: string; to: string }>();
+  for (const delta of engine.deltas) {
+    if (delta.verb === 'set' && delta.attr === 'type' && delta.id.kind === 'column') {
+      changes.set(objectRef(delta.id)[0].name, { from: String(delta.from), to: String(delta.to) });
+    }
+  }
+  return changes;
+}
+
+/** A column type change that is not a known widening may truncate or round values. */
+function lossyTypeChange(action: EnginePlan['actions'][number], typeChanges: Map<string, { from: string; to: string }>): string | undefined {
+  for (const column of action.consumes.flatMap(objectRef).filter((ref) => ref.kind === 'column')) {
+    const change = typeChanges.get(column.name);
+    if (change && !isWidening(change.from, change.to)) return `${change.from} → ${change.to} may change stored values`;
+  }
+  return undefined;
+}
+
+const INTEGER_RANK: Record<string, number> = { smallint: 1, integer: 2, bigint: 3 };
+/** decimal digits each integer type can hold, to fit into numeric(p,s) */
+const INTEGER_DIGITS: Record<string, number> = { smallint: 5, integer: 10, bigint: 19 };
+const LENGTHED = /^(character varying|character|bit varying)\((\d+)\)$/;
+const NUMERIC = /^numeric\((\d+),(\d+)\)$/;
+
+export function isWidening(from: string, to: string): boolean {
+  if (from === to || to === 'text') return true;
+  if (from in INTEGER_RANK) {
+    if (to in INTEGER_RANK) return INTEGER_RANK[to] >= INTEGER_RANK[from];
+    if (to === 'numeric') return true;
+    const numeric = NUMERIC.exec(to);
+    return Boolean(numeric && Number(numeric[1]) - Number(numeric[2]) >= INTEGER_DIGITS[from]);
+  }
+  if (from === 'real') return to === 'double precision';
+  if (from === 'timestamp without time zone') return to === 'timestamp with time zone';
+  const fromLength = LENGTHED.exec(from);
+  if (fromLength) {
+    if (to === 'character varying') return fromLength[1] !== 'bit varying';
+    const toLength = LENGTHED.exec(to);
+    return Boolean(toLength && toLength[1] === fromLength[1] && Number(toLength[2]) >= Number(fromLength[2]));
+  }
+  const fromNumeric = NUMERIC.exec(from);
+  if (fromNumeric) {
+    if (to === 'numeric') return true;
+    const toNumeric = NUMERIC.exec(to);
+    if (!toNumeric) return false;
+    const [p, s] = [Number(fromNumeric[1]), Number(fromNumeric[2])];
+    const [p2, s2] = [Number(toNumeric[1]), Number(toNumeric[2])];
+    return s2 >= s && p2 - s2 >= p - s;
+  }
+  return false;
+}
+
+const NAMED_KINDS = new Set(['schema', 'table', 'view', 'materializedView', 'sequence', 'index', 'type', 'domain', 'function', 'procedure', 'column', 'constraint', 'trigger']);
+
+function objectRef(id: StableId): ObjectRef[] {
+  const parts = id as { kind: string; schema?: string; table?: string; name?: string };
+  if (!NAMED_KINDS.has(parts.kind) || !parts.name) return [];
+  return [{ kind: parts.kind, name: [parts.schema, parts.table, parts.name].filter(Boolean).join('.') }];
+}
+
+/** The tables and schemas a plan removes, as the policy sees them. */
+export function removedObjects(plan: MigrationPlan): ObjectRef[] {
+  const removed: ObjectRef[] = [];
+  for (const delta of plan.engine.deltas) {
+    if (delta.verb === 'remove' && (delta.fact.id.kind === 'table' || delta.fact.id.kind === 'schema')) removed.push(...objectRef(delta.fact.id));
+  }
+  return removed;
+}
+
+/** The plan as text, to be reviewed and applied later. */
+export function savePlan(plan: MigrationPlan): string {
+  return serializePlan(plan.engine);
+}
+
+/** A plan saved by `savePlan`; throws when the text is not one. */
+export function restorePlan(text: string): MigrationPlan {
+  return fromEngine(parsePlan(text));
+}

@@ -1,0 +1,288 @@
+/**
+ * The steps commands are made of. Each reads what earlier steps put in the
+ * run context, calls one stage, and adds its result; the command files
+ * (plan.ts, apply.ts, sync.ts, types.ts, dev.ts) list them in order.
+ */
+import path from 'node:path';
+import { SqlfirstError } from '../errors.js';
+import { applyPlan, ApplyFailure, invalidIndexes, NotConvergedError, planChanges, readState, SQLSTATE, StalePlanError, type PlanOptions } from '../engine/index.js';
+import { checkDataLoss, policySkips } from '../policy/index.js';
+import { formatMs } from '../report/index.js';
+import { createShadow, loadSchema, readSchemaFiles } from '../shadow/index.js';
+import { acquireApplyLock } from '../target/lock.js';
+import { openPool, terminateOwnSessions } from '../target/connect.js';
+import { openDevServer, openEmbedded, openUrl } from '../target/open.js';
+import { maskUrl } from '../target/url.js';
+import { firstLine, plural } from '../text.js';
+import { needed, step, type RunContext } from './run.js';
+
+/** how long an apply waits for another one on the same database to finish */
+export const DEFAULT_LOCK_WAIT_MS = 30_000;
+
+/** Schema files are read and checked before anything connects. */
+export const readSchema = step('read schema', async (run) => {
+  run.files = await readSchemaFiles(run.request.schemaFiles);
+  return { detail: run.files.map((f) => f.name).join(', ') };
+});
+
+/** The target database: the URL configured, else the embedded server (local use). */
+export const connect = step('connect', async (run) => {
+  const { request, reporter } = run;
+  if (!request.url) reporter.line(`No database configured: using the embedded PostgreSQL in ${path.relative(process.cwd(), path.join(run.project.root, '.sqlfirst', 'postgres')) || '.'}.`);
+  const target = request.url ? await openUrl(request.url, request.connectTimeoutMs) : await openEmbedded(run.project.root);
+  run.target = target;
+  run.releases.push(() => target.close());
+  reporter.fields({ Target: maskUrl(target.target.url) });
+  return { detail: `PostgreSQL ${target.server.version}` };
+});
+
+/** The database's sqlfirst advisory lock, held until the run ends: applies never interleave. */
+export const lockTarget = step('lock', async (run) => {
+  const lock = await acquireApplyLock(needed(run.target, 'the target').target, run.request.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
+  run.releases.push(() => lock.release());
+});
+
+/** schema.sql loaded into a throwaway shadow database and read back: the desired state. */
+export const loadDesired = step('load schema', async (run) => {
+  const open = needed(run.target, 'the target');
+  const files = needed(run.files, 'the schema files');
+  const server = run.request.devUrl ? await openDevServer(run.request.devUrl, open, run.request.connectTimeoutMs) : open.target;
+  const shadow = await createShadow(server, run.request.connectTimeoutMs);
+  try {
+    run.desired = await loadSchema(files, shadow);
+    if (wantsTypes(run)) run.types = await pullTypesFromShadow(run, shadow.target);
+  } finally {
+    await shadow.drop();
+  }
+  return { detail: files.map((f) => f.name).join(', ') };
+});
+
+/** Whether this run needs the desired Drizzle files: to write them, or to type-check against them. */
+function wantsTypes(run: RunContext): boolean {
+  return run.command === 'types' || run.request.writeTypes === true || wantsTypeCheck(run);
+}
+
+/** The workspace compiles against the project's schema file: only applying that file can break it. */
+function wantsTypeCheck(run: RunContext): boolean {
+  if (!run.request.typeCheck || !run.project.types || run.command === 'types') return false;
+  return run.request.schemaFiles.some((file) => path.resolve(file) === run.project.schema);
+}
+
+async function pullTypesFromShadow(run: RunContext, shadow: import('../target/url.js').ConnectionTarget) {
+  const { pullTypes } = await import('../typegen/index.js');
+  const { schemasOf } = await import('../engine/index.js');
+  const schemas = run.request.schemas.length ? run.request.schemas : schemasOf(needed(run.desired, 'the desired state'));
+  return pullTypes({ target: shadow, schemas });
+}
+
+/** The type check of the workspace against the new types starts now and runs while the target is read and planned. */
+export const startTypeCheck = step('start typecheck', async (run) => {
+  if (!wantsTypeCheck(run) || !run.types) return { detail: 'skipped' };
+  const { typeCheckWorkspace } = await import('../typecheck/index.js');
+  const check = typeCheckWorkspace(run.project.root, run.types, { typesDir: run.project.types });
+  // awaited by `checkBreaks`; a failure before then must not be an unhandled rejection
+  check.catch(() => {});
+  run.typeCheck = check;
+});
+
+/** The target's current schema. */
+export const readTarget = step('read target', async (run) => {
+  const pool = openPool(needed(run.target, 'the target').target, { connectTimeoutMs: run.request.connectTimeoutMs });
+  try {
+    run.current = await readState(pool);
+  } finally {
+    await pool.end();
+  }
+});
+
+function planOptions(run: RunContext): PlanOptions {
+  return { schemas: run.request.schemas, applyingRole: needed(run.target, 'the target').target.user, keep: run.skipped.map((s) => s.object) };
+}
+
+/** The changes from the target to schema.sql; what the environment's policy keeps is planned around. */
+export const plan = step('plan', async (run) => {
+  const current = needed(run.current, 'the target state');
+  const desired = needed(run.desired, 'the desired state');
+  const first = planChanges(current, desired, planOptions(run));
+  run.skipped = policySkips(first, run.request.policy);
+  run.plan = run.skipped.length ? planChanges(current, desired, planOptions(run)) : first;
+  return { detail: `${plural(run.plan.changes.length, 'statement')}${run.skipped.length ? `, ${run.skipped.length} kept by policy` : ''}` };
+});
+
+/** A reviewed plan (`plan --out`) is proven, not trusted: the fresh plan must be the statements the reviewer read. */
+export const proveReviewedPlan = step('prove plan file', async (run) => {
+  const file = needed(run.request.planFile, 'the plan file');
+  const { readPlanFile, proveAgainst } = await import('../planfile/index.js');
+  const reviewed = await readPlanFile(file, run.request, run.project.root, needed(run.target, 'the target').target);
+  const verdict = proveAgainst(reviewed, needed(run.plan, 'the plan'), run.skipped, file);
+  return { detail: verdict };
+});
+
+/** Shows the plan: every statement for `plan`, a summary of what changes for the rest (the SQL with --verbose). */
+export const showPlan = step('show plan', async (run) => {
+  run.reporter.plan(needed(run.plan, 'the plan'), run.skipped, { full: run.command === 'plan' || run.request.dryRun === true || Boolean(run.request.planFile) });
+});
+
+/** Waits for the type check; breaks this change causes are listed apart from the ones already there. */
+export const checkBreaks = step('typecheck', async (run) => {
+  if (!run.typeCheck) return { detail: 'skipped' };
+  const { groupBreaks } = await import('../typecheck/index.js');
+  const result = await run.typeCheck;
+  const changes = needed(run.plan, 'the plan').changes;
+  run.breaks = { caused: changes.length ? groupBreaks(result.breaks, changes) : [], preexisting: [] };
+  const count = result.breaks.length;
+  const heading = run.command === 'plan' || run.request.dryRun ? 'These changes break the TypeScript that uses the database:' : 'The new schema breaks the TypeScript that uses the database:';
+  run.reporter.breaks(run.breaks.caused, heading);
+  if (count > 0 && blocksOnBreaks(run)) {
+    throw new SqlfirstError(
+      `Refusing to apply: the new schema breaks ${plural(count, 'place')} in the workspace's TypeScript (listed above); fix the code first, or pass --allow-breaking to apply anyway (nothing was changed).`,
+      { step: 'typecheck' },
+    );
+  }
+  return { detail: `${plural(result.packages.length, 'package')}, ${plural(count, 'break')}${result.skipped ? ' (unchanged since the last check)' : ''}` };
+});
+
+/** Shared databases refuse code-breaking changes; the local loop applies them and warns. */
+function blocksOnBreaks(run: RunContext): boolean {
+  return run.command !== 'plan' && !run.request.dryRun && !run.request.allowBreaking && !isLocal(run) && (run.plan?.changes.length ?? 0) > 0;
+}
+
+export function isLocal(run: RunContext): boolean {
+  return run.request.envName === 'local' || (run.request.envName === undefined && Boolean(run.target?.embedded));
+}
+
+/** Statements that lose data need --allow-data-loss. */
+export const refuseDataLoss = step('data loss', async (run) => {
+  checkDataLoss(needed(run.plan, 'the plan'), run.request.allowDataLoss ?? false);
+});
+
+/** Asks before applying, except for the local loop; without a terminal, --auto-approve is needed. */
+export const approve = step('approval', async (run) => {
+  const { request } = run;
+  if (needed(run.plan, 'the plan').changes.length === 0 || request.dryRun) return { detail: 'not needed' };
+  if (request.autoApprove || (run.command === 'sync' && isLocal(run))) return { detail: 'not asked' };
+  if (!request.confirm) {
+    throw new SqlfirstError('Nothing was applied: applying needs confirmation and there is no terminal to ask on; review the plan and pass --auto-approve.', { step: 'approval' });
+  }
+  const { target } = needed(run.target, 'the target');
+  const where = `${target.database} on ${target.host}:${target.port}${request.envName ? ` (${request.envName})` : ''}`;
+  if (await request.confirm(`Apply these changes to ${where}?`)) return { detail: 'approved' };
+  run.outcome = { exitCode: 1, tone: 'cancelled', message: 'Cancelled; nothing was applied.', plan: run.plan, skipped: run.skipped };
+  return { done: true };
+});
+
+/**
+ * Applies the plan in as few transactions as PostgreSQL allows. The last
+ * transaction proves, before it commits, that the target then matches the
+ * schema; a plan that would not converge is rolled back.
+ */
+export const applyChanges = step('apply', async (run) => {
+  const plan = needed(run.plan, 'the plan');
+  if (plan.changes.length === 0 || run.request.dryRun) return { detail: 'nothing to apply' };
+  const open = needed(run.target, 'the target');
+  const pool = openPool(open.target, { connectTimeoutMs: run.request.connectTimeoutMs });
+  try {
+    run.applied = await applyWithCleanup(run, pool);
+  } finally {
+    await pool.end();
+  }
+  return { detail: plural(run.applied, 'statement') };
+});
+
+async function applyWithCleanup(run: RunContext, pool: ReturnType<typeof openPool>): Promise<number> {
+  const open = needed(run.target, 'the target');
+  const plan = needed(run.plan, 'the plan');
+  // on Ctrl-C, end the apply's sessions so its open transaction rolls back now
+  const { onInterrupt } = await import('../interrupt.js');
+  const forget = onInterrupt(() => terminateOwnSessions(open.target));
+  try {
+    const result = await applyPlan(plan, pool, {
+      desired: needed(run.desired, 'the desired state'),
+      planOptions: planOptions(run),
+      lockTimeoutMs: run.request.lockTimeoutMs,
+      statementTimeoutMs: run.request.statementTimeoutMs,
+      onStatement: (index, sql) => run.reporter.detail(`  [${index + 1}/${plan.changes.length}] ${firstLine(sql)}`),
+    });
+    return result.applied;
+  } catch (error) {
+    throw applyError(error, run);
+  } finally {
+    forget();
+  }
+}
+
+/**
+ * After commit, for plans with steps outside a transaction: the target is read
+ * and planned again; anything left, or an index PostgreSQL left invalid,
+ * means it does not match.
+ */
+export const verify = step('verify', async (run) => {
+  const plan = needed(run.plan, 'the plan');
+  if (!run.applied) return { detail: 'nothing applied' };
+  const pool = openPool(needed(run.target, 'the target').target, { connectTimeoutMs: run.request.connectTimeoutMs });
+  try {
+    const invalid = (await invalidIndexes(pool)).map((name) => `index ${name} is invalid (unusable); the next run rebuilds it`);
+    // the executor proves the plan inside its last transaction when nothing runs after it
+    const provenBeforeCommit = plan.changes.at(-1)?.transactional === true;
+    const residue = provenBeforeCommit && invalid.length === 0 ? [] : planChanges(await readState(pool), needed(run.desired, 'the desired state'), planOptions(run)).changes.map((c) => firstLine(c.sql));
+    const left = [...residue, ...invalid];
+    if (left.length > 0) {
+      throw new SqlfirstError(`The target still differs from the schema after apply; what was applied stays, and these remain (${left.length}):\n${left.map((line) => `  ${line}`).join('\n')}`, { step: 'verify' });
+    }
+  } finally {
+    await pool.end();
+  }
+  return { detail: plan.changes.at(-1)?.transactional ? 'proven before commit' : 'matches' };
+});
+
+/** Server failures told apart by SQLSTATE, each in one sentence that says what is left and what to do. */
+function applyError(error: unknown, run: RunContext): SqlfirstError {
+  const { request } = run;
+  if (error instanceof NotConvergedError) {
+    const kept = error.committed > 0 ? `${plural(error.committed, 'earlier statement')} that cannot run in a transaction stay applied, the rest was rolled back` : 'everything was rolled back and the target is exactly as it was';
+    return new SqlfirstError(
+      `Applying the plan would not make the target match the schema, so ${kept}; the engine missed these statements (${error.remaining.length}), apply them by hand or adjust schema.sql:\n${error.remaining.map((sql) => `  ${firstLine(sql)}`).join('\n')}`,
+      { cause: error, step: 'apply' },
+    );
+  }
+  if (error instanceof StalePlanError) {
+    return new SqlfirstError('The target changed after it was read (another session altered it); nothing was applied, run again to plan against its current state.', { cause: error, step: 'apply' });
+  }
+  if (error instanceof ApplyFailure) {
+    const statement = firstLine(error.sql, 100);
+    const left = rollbackState(error);
+    if (error.code === SQLSTATE.lockTimeout) {
+      const limit = request.lockTimeoutMs === undefined ? '' : ` (${formatMs(request.lockTimeoutMs)})`;
+      return new SqlfirstError(`Statement ${error.index + 1} (${statement}) waited longer than the lock timeout${limit} for a lock another session holds; ${left}; run again when that session's transaction has ended, or raise lock_timeout.`, { cause: error, step: 'apply' });
+    }
+    if (error.code === SQLSTATE.statementTimeout) {
+      const limit = request.statementTimeoutMs === undefined ? '' : ` (${formatMs(request.statementTimeoutMs)})`;
+      return new SqlfirstError(`Statement ${error.index + 1} (${statement}) ran longer than the statement timeout${limit}; ${left}; raise statement_timeout for this change.`, { cause: error, step: 'apply' });
+    }
+    return new SqlfirstError(`Statement ${error.index + 1} failed: ${firstLine(error.reason)} (${statement}); ${left}.`, { cause: error, step: 'apply' });
+  }
+  if (error instanceof SqlfirstError) return error;
+  return new SqlfirstError(`Applying failed: ${firstLine(error instanceof Error ? error.message : String(error))}; the open transaction was rolled back.`, { cause: error, step: 'apply' });
+}
+
+function rollbackState(error: ApplyFailure): string {
+  if (error.inDoubt) return 'the server did not confirm the last step, so check the target before running again';
+  if (error.committed > 0) return `${plural(error.committed, 'earlier statement')} that cannot run in a transaction stay applied; fix the cause and run again to finish`;
+  return 'the transaction was rolled back and the target is unchanged';
+}
+
+/** Writes the generated Drizzle files, only those that changed. */
+export const writeTypes = step('write types', async (run) => {
+  const { writeTypes: write } = await import('../typegen/index.js');
+  const outDir = typesFolder(run);
+  run.typesWritten = await write(outDir, needed(run.types, 'the generated types'));
+  return { detail: run.typesWritten.length ? `updated ${run.typesWritten.join(', ')}` : 'unchanged' };
+});
+
+export function typesFolder(run: RunContext): string {
+  const dir = run.request.typesDir ? path.resolve(run.project.root, run.request.typesDir) : run.project.types;
+  if (!dir) {
+    throw new SqlfirstError('This repository names no types folder; pass --types-dir, or add "types" to the "sqlfirst" key of the root package.json.', { step: 'types' });
+  }
+  return dir;
+}
