@@ -22,7 +22,7 @@ export interface Change {
   verb: 'create' | 'alter' | 'drop';
   /** the statement destroys stored data: why, in a few words; undefined when it does not */
   dataLoss?: string;
-  /** false for statements PostgreSQL cannot roll back with the rest (ALTER TYPE ... ADD VALUE) */
+  /** false for statements that commit on their own (CREATE INDEX CONCURRENTLY; ALTER TYPE ... ADD VALUE, which must commit before its value is used) */
   transactional: boolean;
   lockClass: LockClass;
   /** the statement may rewrite the whole table */
@@ -105,7 +105,7 @@ function fromEngine(engine: EnginePlan): MigrationPlan {
       sql: action.sql,
       verb: action.verb,
       dataLoss: action.dataLoss === 'destructive' ? 'drops stored data' : lossyTypeChange(action, typeChanges),
-      transactional: action.transactionality !== 'nonTransactional',
+      transactional: action.transactionality === 'transactional',
       lockClass: action.lockClass,
       rewrites: action.rewriteRisk,
       consumes: action.consumes.flatMap(objectRef),

@@ -243,7 +243,12 @@ describe('sync fast path', () => {
   test('through the CLI: --types-dir, the one-line skip, and --force', async () => {
     const url = await database();
     const where = project(V1);
-    const args = ['sync', '--url', url, '--to', `file://${where.schema}`, '--types-dir', where.types];
+    // a pasted URL may be any database: sync asks like apply (here: no terminal, so it refuses)
+    const unasked = await runCli(['sync', '--url', url, '--to', `file://${where.schema}`, '--types-dir', where.types], { cwd: where.root });
+    assert.equal(unasked.code, 1, unasked.output);
+    assert.match(unasked.stderr, /no terminal to ask on.*--auto-approve/);
+    assert.equal((await server.query(url, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'"))[0].n, 0, 'nothing applied');
+    const args = ['sync', '--url', url, '--to', `file://${where.schema}`, '--types-dir', where.types, '--auto-approve'];
     const first = await runCli(args, { cwd: where.root });
     assert.equal(first.code, 0, first.output);
     assert.ok(fs.existsSync(path.join(where.types, 'relations.ts')));

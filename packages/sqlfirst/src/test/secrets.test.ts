@@ -58,7 +58,8 @@ const outputs: { name: string; result: CliResult }[] = [];
 const V1 = 'CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price numeric(20,8));\n';
 
 before(async () => {
-  server = await startTestServer();
+  // private: the test scans the server's own files for the password
+  server = await startTestServer({ private: true });
   await requirePasswords(server, USER, PASSWORD);
   repo = fs.mkdtempSync(path.join(TMP, 'sqlfirst-secrets-'));
   fs.mkdirSync(path.join(repo, '.git'));

@@ -118,9 +118,9 @@ export const proveReviewedPlan = step('prove plan file', async (run) => {
   return { detail: verdict };
 });
 
-/** Shows the plan: every statement for `plan`, a summary of what changes for the rest (the SQL with --verbose). */
+/** Shows the plan: every statement, except in the local loop, which shows what changes (the SQL with --verbose). */
 export const showPlan = step('show plan', async (run) => {
-  run.reporter.plan(needed(run.plan, 'the plan'), run.skipped, { full: run.command === 'plan' || run.request.dryRun === true || Boolean(run.request.planFile) });
+  run.reporter.plan(needed(run.plan, 'the plan'), run.skipped, { full: !(run.command === 'sync' && isLocal(run)) });
 });
 
 /** Waits for the type check; breaks this change causes are listed apart from the ones already there. */

@@ -28,6 +28,7 @@ export async function applySql(url: string, sql: string, options: Partial<RunReq
   const { reporter, text } = quietReporter();
   try {
     const outcome = await runCommand('apply', { url, schemaFiles: [file], schemas: [], policy: NO_SKIPS, autoApprove: true, typeCheck: false, ...options }, reporter, readProject(dir));
+    reporter.finish('apply', outcome);
     return { code: outcome.exitCode, output: text(), plan: outcome.plan };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
