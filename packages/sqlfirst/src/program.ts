@@ -77,6 +77,34 @@ withTargetOptions(program.command('sync'))
     }),
   );
 
+withTargetOptions(program.command('dev'))
+  .description('watch schema.sql and atlas.hcl: on every save, sync the local database, write the types and type-check the workspace')
+  .option('--allow-data-loss', 'apply changes that lose data without asking')
+  .action(async (options) => {
+    const { Reporter } = await import('./report/index.js');
+    const reporter = new Reporter({ verbose: Boolean(options.verbose) });
+    // Ctrl-C ends the watch; the steps then release the server and sessions as on any run's end
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const [{ resolveTarget }, { readProject }, { runDev }] = await Promise.all([import('./workflow/request.js'), import('./config/project.js'), import('./workflow/dev.js')]);
+      const project = readProject();
+      const spec = await resolveTarget(options, project);
+      reporter.title('sqlfirst dev', { Environment: spec.envName, Config: spec.configPath });
+      const request = { ...spec, typeCheck: options.typecheck !== false, writeTypes: true, allowDataLoss: options.allowDataLoss, confirm: terminalConfirm(false) };
+      const outcome = await runDev({ command: 'dev', request, project, reporter, skipped: [], releases: [] }, options, stop.signal);
+      reporter.finish('dev', outcome);
+    } catch (error) {
+      reporter.failure('dev', error);
+      process.exitCode = 1;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  });
+
 withTargetOptions(program.command('types'))
   .description('regenerate the Drizzle types from schema.sql alone (uses the embedded server when no database is configured)')
   .option('--types-dir <path>', 'folder for schema.ts and relations.ts (default: "types" of the "sqlfirst" key in the root package.json)')

@@ -16,6 +16,8 @@ import { firstLine } from '../text.js';
 export interface ReporterOptions {
   json?: boolean;
   verbose?: boolean;
+  /** no step or plan lines: the caller prints one block per run (sqlfirst dev) */
+  compact?: boolean;
   /** defaults to process.stdout / process.stderr */
   out?: NodeJS.WritableStream & { isTTY?: boolean };
   err?: NodeJS.WritableStream & { isTTY?: boolean };
@@ -61,6 +63,7 @@ type Colors = ReturnType<typeof pc.createColors>;
 export class Reporter {
   readonly json: boolean;
   readonly verbose: boolean;
+  private readonly compact: boolean;
   private readonly out: NodeJS.WritableStream & { isTTY?: boolean };
   private readonly err: NodeJS.WritableStream;
   private readonly c: Colors;
@@ -73,22 +76,24 @@ export class Reporter {
   constructor(options: ReporterOptions = {}) {
     this.json = options.json ?? false;
     this.verbose = options.verbose ?? false;
+    this.compact = options.compact ?? false;
     this.out = options.out ?? process.stdout;
     this.err = options.err ?? process.stderr;
     this.c = pc.createColors(Boolean(this.out.isTTY) && !process.env.NO_COLOR && !this.json);
   }
 
-  /** A line for people; suppressed in --json mode. */
+  /** A line for people; suppressed in --json and compact mode. */
   line(text = ''): void {
-    if (!this.json) this.out.write(`${redact(text)}\n`);
+    if (!this.json && !this.compact) this.out.write(`${redact(text)}\n`);
   }
 
   detail(text: string): void {
     if (this.verbose && !this.json) this.out.write(`${this.c.dim(redact(text))}\n`);
   }
 
-  warn(text: string): void {
-    if (!this.json) this.out.write(`${this.c.yellow('!')} ${redact(text)}\n`);
+  /** A warning; `always` shows it in compact mode too (it precedes a question). */
+  warn(text: string, { always = false } = {}): void {
+    if (!this.json && (!this.compact || always)) this.out.write(`${this.c.yellow('!')} ${redact(text)}\n`);
   }
 
   /** The run's title and what it works on (shown once, kept for --json). */
@@ -128,7 +133,7 @@ export class Reporter {
 
   /** A spinner on a terminal; otherwise one line once the step has run for a moment. */
   private showRunning(name: string): (ok: boolean) => void {
-    if (this.json) return () => {};
+    if (this.json || this.compact) return () => {};
     if (this.out.isTTY) {
       let spinner: { clear(): unknown; stop(): unknown } | undefined;
       let ended = false;
@@ -214,6 +219,21 @@ export class Reporter {
     else if (this.verbose && isSqlfirstError(error) && error.cause) this.err.write(`${this.c.dim(redact(`caused by: ${causeMessages(error.cause)}`))}\n`);
   }
 
+  /** One run of `sqlfirst dev`: what changed, the breaks, the time. */
+  block(title: string, outcome: Outcome, ms: number): void {
+    const mark = outcome.tone === 'success' ? this.c.green('●') : this.c.yellow('●');
+    this.out.write(`${mark} ${redact(title)}  ${redact(outcome.message)} ${this.c.dim(`(${formatMs(ms)})`)}\n`);
+    if (outcome.plan?.changes.length) this.out.write(`    ${redact(describeObjects(outcome.plan.changes))}\n`);
+    for (const group of outcome.breaks?.caused ?? []) {
+      for (const b of group.breaks) this.out.write(`    → ${redact(`${b.file}:${b.line} ${b.message.split('\n').join('\n      ')}`)}\n`);
+    }
+  }
+
+  blockFailure(title: string, error: unknown, ms: number): void {
+    const message = isSqlfirstError(error) ? error.message : `Unexpected error: ${firstLine(error instanceof Error ? error.message : String(error))}`;
+    this.out.write(`${this.c.red('✖')} ${redact(title)}  ${redact(message)} ${this.c.dim(`(${formatMs(ms)})`)}\n`);
+  }
+
   private writeJson(document: Record<string, unknown>): void {
     this.out.write(`${redact(JSON.stringify({ ...document, steps: this.steps, durationMs: Date.now() - this.started }, null, 2))}\n`);
   }
@@ -270,20 +290,21 @@ export function describeSummary(s: PlanSummary): string {
 
 /** "creates 17 tables, 2 views, 30 indexes; alters 1 table" — what a plan does, by kind of object. */
 export function describeObjects(changes: Change[]): string {
-  const count = (verb: Change['verb'], pick: (c: Change) => { kind: string }[]) => {
-    const kinds = new Map<string, number>();
-    for (const change of changes.filter((c) => c.verb === verb)) {
-      const object = pick(change)[0];
-      if (object) kinds.set(object.kind, (kinds.get(object.kind) ?? 0) + 1);
-    }
-    return [...kinds].map(([kind, n]) => `${n} ${n === 1 ? KIND_NAMES[kind]?.[0] ?? kind : KIND_NAMES[kind]?.[1] ?? `${kind}s`}`).join(', ');
-  };
-  const parts = [
-    ['creates', count('create', (c) => c.produces)],
-    ['alters', count('alter', (c) => c.consumes)],
-    ['drops', count('drop', (c) => c.drops)],
-  ].filter(([, list]) => list);
-  return parts.map(([verb, list]) => `${verb} ${list}`).join('; ');
+  const counts = new Map<Change['verb'], Map<string, number>>();
+  for (const change of changes) {
+    const verb = changeKind(change);
+    // what a statement is about: the object it makes, changes (the table a column is added to) or removes
+    const object = verb === 'create' ? change.produces[0] : verb === 'alter' ? (change.verb === 'create' ? change.consumes.find((o) => CONTAINERS.has(o.kind)) : change.consumes[0]) : change.drops[0];
+    if (!object) continue;
+    const kinds = counts.get(verb) ?? new Map<string, number>();
+    kinds.set(object.kind, (kinds.get(object.kind) ?? 0) + 1);
+    counts.set(verb, kinds);
+  }
+  const phrase = (kinds: Map<string, number>) => [...kinds].map(([kind, n]) => `${n} ${n === 1 ? KIND_NAMES[kind]?.[0] ?? kind : KIND_NAMES[kind]?.[1] ?? `${kind}s`}`).join(', ');
+  return (['create', 'alter', 'drop'] as const)
+    .filter((verb) => counts.has(verb))
+    .map((verb) => `${{ create: 'creates', alter: 'alters', drop: 'drops' }[verb]} ${phrase(counts.get(verb)!)}`)
+    .join('; ');
 }
 
 const KIND_NAMES: Record<string, [string, string]> = {

@@ -59,7 +59,7 @@ export const loadDesired = step('load schema', async (run) => {
 
 /** Whether this run needs the desired Drizzle files: to write them, or to type-check against them. */
 function wantsTypes(run: RunContext): boolean {
-  return run.command === 'types' || run.request.writeTypes === true || wantsTypeCheck(run);
+  return run.command === 'types' || run.command === 'dev' || run.request.writeTypes === true || wantsTypeCheck(run);
 }
 
 /** The workspace compiles against the project's schema file: only applying that file can break it. */
@@ -78,7 +78,8 @@ async function pullTypesFromShadow(run: RunContext, shadow: import('../target/ur
 /** The type check of the workspace against the new types starts now and runs while the target is read and planned. */
 export const startTypeCheck = step('start typecheck', async (run) => {
   if (!wantsTypeCheck(run) || !run.types) return { detail: 'skipped' };
-  const { typeCheckWorkspace } = await import('../typecheck/index.js');
+  const { typeCheckWorkspace, typedWorkspace } = await import('../typecheck/index.js');
+  if (!(await typedWorkspace(run.project.root, run.request.schemaFiles, run.project.types))) return { detail: 'no workspace package uses the types' };
   const check = typeCheckWorkspace(run.project.root, run.types, { typesDir: run.project.types });
   // awaited by `checkBreaks`; a failure before then must not be an unhandled rejection
   check.catch(() => {});
@@ -151,16 +152,22 @@ export function isLocal(run: RunContext): boolean {
   return run.request.envName === 'local' || (run.request.envName === undefined && Boolean(run.target?.embedded));
 }
 
-/** Statements that lose data need --allow-data-loss. */
+/** Statements that lose data need --allow-data-loss; `dev` asks at the terminal instead. */
 export const refuseDataLoss = step('data loss', async (run) => {
-  checkDataLoss(needed(run.plan, 'the plan'), run.request.allowDataLoss ?? false);
+  const plan = needed(run.plan, 'the plan');
+  const lossy = plan.changes.filter((c) => c.dataLoss);
+  if (run.command === 'dev' && lossy.length && !run.request.allowDataLoss && run.request.confirm) {
+    run.reporter.warn(`${plural(lossy.length, 'statement')} would lose data:\n${lossy.map((c) => `  ${firstLine(c.sql)}  (${c.dataLoss})`).join('\n')}`, { always: true });
+    if (await run.request.confirm('Apply anyway?')) return { detail: 'confirmed at the terminal' };
+  }
+  checkDataLoss(plan, run.request.allowDataLoss ?? false);
 });
 
 /** Asks before applying, except for the local loop; without a terminal, --auto-approve is needed. */
 export const approve = step('approval', async (run) => {
   const { request } = run;
   if (needed(run.plan, 'the plan').changes.length === 0 || request.dryRun) return { detail: 'not needed' };
-  if (request.autoApprove || (run.command === 'sync' && isLocal(run))) return { detail: 'not asked' };
+  if (request.autoApprove || ((run.command === 'sync' || run.command === 'dev') && isLocal(run))) return { detail: 'not asked' };
   if (!request.confirm) {
     throw new SqlfirstError('Nothing was applied: applying needs confirmation and there is no terminal to ask on; review the plan and pass --auto-approve.', { step: 'approval' });
   }
