@@ -48,6 +48,8 @@ export interface PlanOptions {
   schemas?: string[];
   /** the role that applies the plan: its own privileges are implicit */
   applyingRole?: string;
+  /** the role that loaded the desired state (the shadow's): its privileges there are an artefact of loading, not schema */
+  loadingRole?: string;
   /** tables and schemas to leave exactly as they are, though the desired state lacks them (policy skips) */
   keep?: ObjectRef[];
 }
@@ -73,8 +75,8 @@ function scopePolicy(roles: string[], options: PlanOptions): Policy {
     { match: { kind: ['role', 'membership'] }, action: 'exclude' },
     { match: { all: [{ kind: 'acl' }, { target: { kind: 'schema', name: 'public' } }] }, action: 'exclude' },
   ];
-  if (options.applyingRole) {
-    filter.push({ match: { all: [{ kind: 'acl' }, { idField: { field: 'grantee', glob: options.applyingRole } }] }, action: 'exclude' });
+  for (const role of new Set([options.applyingRole, options.loadingRole])) {
+    if (role) filter.push({ match: { all: [{ kind: 'acl' }, { idField: { field: 'grantee', glob: role } }] }, action: 'exclude' });
   }
   const schemas = options.schemas ?? [];
   if (schemas.length > 0) filter.push({ match: { not: wholeSchemas(schemas) }, action: 'exclude' });

@@ -236,15 +236,32 @@ describe('the shadow database', () => {
     const url = await database();
     const result = await runCli(['plan', '--url', url, '--to', schemaFile(V1)]);
     assert.equal(result.code, 0, result.output);
-    const left = await server.query(server.url, "SELECT datname FROM pg_database WHERE datname LIKE 'sqlfirst\\_shadow\\_%'");
+    const left = await server.query(server.url, "SELECT datname FROM pg_database WHERE datname LIKE 'sqlfirst\\_shadow\\_%' AND datname LIKE $1", [`%\\_${result.pid}\\_%`]);
     assert.deepEqual(left, []);
   });
 
-  test('--dev-url puts it on another server', async () => {
-    const url = await database();
-    const result = await runCli(['plan', '--url', url, '--to', schemaFile(V1), '--dev-url', server.url]);
-    assert.equal(result.code, 0, result.output);
-    assert.match(result.stdout, /CREATE TABLE "public"\."items"/);
+  test('--dev-url puts it on another server, whose roles never reach the target', async () => {
+    const other = await startTestServer({ private: true });
+    try {
+      const url = await database();
+      const schema = schemaFile(V1);
+      const dev = ['--url', url, '--to', schema, '--dev-url', other.url];
+      const planned = await runCli(['plan', ...dev]);
+      assert.equal(planned.code, 0, planned.output);
+      assert.match(planned.stdout, /CREATE TABLE "public"\."items"/);
+      const shadows = await other.query(other.url, "SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'sqlfirst\\_shadow\\_%'");
+      assert.equal(shadows[0].n, 0, 'the shadow on the dev server was dropped');
+      // the dev server's superuser owned the shadow's objects: none of its grants may be planned on the target
+      assert.doesNotMatch(planned.stdout, /"postgres"/);
+      const applied = await runCli(['apply', ...dev, '--auto-approve']);
+      assert.equal(applied.code, 0, applied.output);
+      const grants = await server.query(url, "SELECT grantee FROM information_schema.role_table_grants WHERE table_name = 'items' AND grantee = 'postgres'");
+      assert.deepEqual(grants, []);
+      const again = await runCli(['plan', ...dev, '--exit-code']);
+      assert.equal(again.code, 0, again.output);
+    } finally {
+      await other.stop();
+    }
   });
 
   test('a user without CREATEDB is told what to grant', async () => {

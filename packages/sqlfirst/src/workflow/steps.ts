@@ -12,7 +12,7 @@ import { createShadow, loadSchema, readSchemaFiles } from '../shadow/index.js';
 import { acquireApplyLock } from '../target/lock.js';
 import { openPool, terminateOwnSessions } from '../target/connect.js';
 import { openDevServer, openEmbedded, openUrl } from '../target/open.js';
-import { maskUrl } from '../target/url.js';
+import { maskUrl, parseTarget } from '../target/url.js';
 import { firstLine, plural } from '../text.js';
 import { needed, step, type RunContext } from './run.js';
 
@@ -97,7 +97,9 @@ export const readTarget = step('read target', async (run) => {
 });
 
 function planOptions(run: RunContext): PlanOptions {
-  return { schemas: run.request.schemas, applyingRole: needed(run.target, 'the target').target.user, keep: run.skipped.map((s) => s.object) };
+  const applyingRole = needed(run.target, 'the target').target.user;
+  const loadingRole = run.request.devUrl ? parseTarget(run.request.devUrl, '--dev-url').user : applyingRole;
+  return { schemas: run.request.schemas, applyingRole, loadingRole, keep: run.skipped.map((s) => s.object) };
 }
 
 /** The changes from the target to schema.sql; what the environment's policy keeps is planned around. */

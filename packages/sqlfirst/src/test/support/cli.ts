@@ -6,6 +6,8 @@ export const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..',
 
 export interface CliResult {
   code: number | null;
+  /** the CLI process's pid (shadow names and session names carry it) */
+  pid: number;
   stdout: string;
   stderr: string;
   /** stdout and stderr together, for "appears nowhere" checks */
@@ -26,7 +28,7 @@ export function runCli(args: string[], options: { cwd?: string; env?: Record<str
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr, output: stdout + stderr });
+      resolve({ code, pid: child.pid!, stdout, stderr, output: stdout + stderr });
     });
   });
 }
