@@ -23,8 +23,14 @@ locals {
   schemas = ["public", "audit"]
 
   local_url      = "postgres://${urlescape(getenv("DATABASE_LIVERMORE_USERNAME"))}:${urlescape(getenv("DATABASE_LIVERMORE_PASSWORD"))}@${getenv("DATABASE_HOST")}:${getenv("DATABASE_PORT")}/${getenv("LIVERMORE_DATABASE_NAME")}?sslmode=disable"
-  sandbox_url    = "postgres://${urlescape(getenv("PG_SANDBOX_USER"))}:${urlescape(getenv("PG_SANDBOX_PASSWORD"))}@${getenv("PG_SANDBOX_HOST")}:5432/${var.sandbox_database}?sslmode=require"
-  production_url = "postgres://${urlescape(getenv("PG_PRODUCTION_USER"))}:${urlescape(getenv("PG_PRODUCTION_PASSWORD"))}@${getenv("PG_PRODUCTION_HOST")}:5432/${var.production_database}?sslmode=require"
+  # PG_SANDBOX_PORT and PG_PRODUCTION_PORT are optional: 5432 when not set
+  sandbox_port    = getenv("PG_SANDBOX_PORT") != "" ? getenv("PG_SANDBOX_PORT") : "5432"
+  production_port = getenv("PG_PRODUCTION_PORT") != "" ? getenv("PG_PRODUCTION_PORT") : "5432"
+
+  # verify-full: the server must prove it is the host named, with a certificate from a CA
+  # this machine trusts (Azure's are); for a private CA set PGSSLROOTCERT to its certificate file
+  sandbox_url    = "postgres://${urlescape(getenv("PG_SANDBOX_USER"))}:${urlescape(getenv("PG_SANDBOX_PASSWORD"))}@${getenv("PG_SANDBOX_HOST")}:${local.sandbox_port}/${var.sandbox_database}?sslmode=verify-full"
+  production_url = "postgres://${urlescape(getenv("PG_PRODUCTION_USER"))}:${urlescape(getenv("PG_PRODUCTION_PASSWORD"))}@${getenv("PG_PRODUCTION_HOST")}:${local.production_port}/${var.production_database}?sslmode=verify-full"
 }
 
 # The developer's database (scripts/sync-schema). With none of its variables set, sqlfirst uses

@@ -13,6 +13,7 @@ import type { Value } from './expressions.js';
 import { displayPath, parseHcl, SourceText } from './hcl.js';
 import { parseDuration } from './duration.js';
 import { repositoryRoot } from './repository.js';
+import { misplacedValue, placeVariables, SHOWN_PARTS } from './url-variables.js';
 import type { DiffPolicy } from '../policy/index.js';
 
 export type { DiffPolicy };
@@ -48,7 +49,12 @@ export interface LoadEnvironmentOptions {
   userEnvironment?: UserEnvironment;
   /** the schema files come from --to: src is not read (nor checked) */
   ignoreSrc?: boolean;
+  /** where parsed configs are cached; default: .sqlfirst/cache under the repository root of the working folder; false: no cache */
+  cacheDir?: string | false;
 }
+
+/** A config is a page of settings; anything this large is a mistake or an attack. */
+export const MAX_CONFIG_BYTES = 256 * 1024;
 
 /** The env without a configured database may fall back to the embedded one. */
 const EMBEDDED_FALLBACK_ENV = 'local';
@@ -58,14 +64,22 @@ export async function loadEnvironment(options: LoadEnvironmentOptions): Promise<
   const source = new SourceText(configPath, readConfig(configPath));
   const env = options.env ?? process.env;
   const credentials = new Credentials(env, options.userEnvironment ?? defaultUserEnvironment(env));
-  const document = new AtlasDocument(await parseHcl(source), source, options.vars ?? {}, credentials);
+  const cacheDir = options.cacheDir === false ? undefined : (options.cacheDir ?? path.join(repositoryRoot(), '.sqlfirst', 'cache'));
+  const document = new AtlasDocument(await parseHcl(source, cacheDir), source, options.vars ?? {}, credentials);
   return new EnvironmentReader(document, options.envName).read(configPath, options.ignoreSrc ?? false);
 }
 
 function readConfig(configPath: string): string {
   try {
+    const size = fs.statSync(configPath).size;
+    if (size > MAX_CONFIG_BYTES) {
+      throw new SqlfirstError(`The config file ${displayPath(configPath)} is ${size} bytes, more than the limit of ${MAX_CONFIG_BYTES}; an atlas.hcl holds a few environments, so check that it is the right file.`, {
+        step: 'config',
+      });
+    }
     return fs.readFileSync(configPath, 'utf8');
   } catch (error) {
+    if (error instanceof SqlfirstError) throw error;
     throw new SqlfirstError(`Cannot read the config file ${displayPath(configPath)}; check that it exists or pass --config PATH.`, {
       cause: error,
       step: 'config',
@@ -103,6 +117,9 @@ class EnvironmentReader {
     const lockTimeout = this.string(this.block, 'lock_timeout');
     const statementTimeout = this.string(this.block, 'statement_timeout');
     const embedded = this.checkVariables();
+    if (!embedded) this.checkUrlVariables('url', url);
+    this.checkUrlVariables('dev', devUrl);
+    this.registerVariableSecrets();
     return {
       name: this.name,
       configPath,
@@ -126,6 +143,28 @@ class EnvironmentReader {
     const missing = [...new Set([...(embedded ? [] : urlMissing), ...missingNames(this.reads)])];
     if (missing.length > 0) throw missingVariablesError(this.name, missing);
     return embedded;
+  }
+
+  /** A variable whose value cannot stand where the URL puts it is named, with what to write instead. */
+  private checkUrlVariables(name: 'url' | 'dev', url: string | undefined): void {
+    if (url === undefined) return;
+    const traced = this.document.trace(this.block, name);
+    const problem = traced && misplacedValue(placeVariables(traced.text, traced.placeholders), this.document.environmentValues);
+    if (problem) throw this.problem(this.block, name, problem);
+  }
+
+  /**
+   * Every value getenv() read is masked wherever sqlfirst prints, except those that are a
+   * URL's user, host, port or database, which the masked URL shows on purpose.
+   */
+  private registerVariableSecrets(): void {
+    const shown = new Set<string>();
+    for (const name of ['url', 'dev'] as const) {
+      const traced = this.document.trace(this.block, name);
+      if (!traced) continue;
+      for (const [variable, where] of placeVariables(traced.text, traced.placeholders)) if (SHOWN_PARTS.includes(where.part)) shown.add(variable);
+    }
+    for (const [variable, value] of this.document.environmentValues) if (!shown.has(variable)) registerSecret(value);
   }
 
   private requireUrl(url: string | undefined): string | undefined {

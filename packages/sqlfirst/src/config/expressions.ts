@@ -9,9 +9,14 @@ export type Value = string | number | boolean | Value[];
 
 /** How an expression reaches the outside world: environment variables, variables and locals. */
 export interface Scope {
-  /** the variable's value, "" when it is not set (as Atlas's getenv does) */
-  getenv(name: string): string;
+  /**
+   * the variable's value, "" when it is not set (as Atlas's getenv does); `optional` when the
+   * read only tests whether it is set (a conditional's test), so an unset one is not missing
+   */
+  getenv(name: string, optional: boolean): string;
   reference(kind: 'var' | 'local', name: string): Value;
+  /** called with every value an expression makes, so the caller can bound size and time */
+  made(value: Value): void;
 }
 
 /** A problem in the expression `fragment`, reported by the caller with the file and line. */
@@ -30,23 +35,29 @@ type Expression =
   | { kind: 'template'; parts: TemplatePart[] }
   | { kind: 'list'; items: Expression[] }
   | { kind: 'call'; name: 'getenv' | 'urlescape'; argument: Expression }
-  | { kind: 'reference'; scope: 'var' | 'local'; name: string };
+  | { kind: 'reference'; scope: 'var' | 'local'; name: string }
+  | { kind: 'conditional'; left: Expression; equal: boolean; right: Expression; then: Expression; otherwise: Expression };
 
 /** literal text, or an interpolation with its source text (to name it in errors) */
 type TemplatePart = string | { expression: Expression; text: string };
 
-const SUPPORTED = 'sqlfirst understands strings, numbers, booleans, lists, getenv(), urlescape(), var.NAME and local.NAME';
+/** how deeply lists, calls, conditionals and strings may nest inside one expression */
+export const MAX_NESTING = 32;
+
+const SUPPORTED =
+  'sqlfirst understands strings, numbers, booleans, lists, getenv(), urlescape(), var.NAME, local.NAME and A == B ? X : Y (or !=)';
 
 function unsupported(text: string, hint?: string): ExpressionProblem {
   return new ExpressionProblem(text, `the expression ${text} is not supported${hint ? ` (${hint})` : ''}; ${SUPPORTED}, so simplify it`);
 }
 
 /** Evaluates one attribute value as hcl2json gives it; null (HCL's "unset") is undefined. */
-export function evaluateJson(json: unknown, scope: Scope): Value | undefined {
+export function evaluateJson(json: unknown, scope: Scope, depth = 0): Value | undefined {
   if (json === null || json === undefined) return undefined;
-  if (typeof json === 'string') return evaluate(parseTemplate(json, false), scope, json);
+  if (depth > MAX_NESTING) throw new ExpressionProblem(undefined, `a list is nested more than ${MAX_NESTING} levels deep (the limit); flatten it`);
+  if (typeof json === 'string') return evaluate(parseTemplate(json, false, depth), scope, json);
   if (typeof json === 'number' || typeof json === 'boolean') return json;
-  if (Array.isArray(json)) return json.map((item) => evaluateJson(item, scope) ?? nullInList());
+  if (Array.isArray(json)) return json.map((item) => evaluateJson(item, scope, depth + 1) ?? nullInList());
   throw new ExpressionProblem(undefined, `a map or block is not supported here; ${SUPPORTED}`);
 }
 
@@ -54,29 +65,42 @@ function nullInList(): never {
   throw new ExpressionProblem(undefined, 'a list holds null; remove it');
 }
 
-function evaluate(expression: Expression, scope: Scope, text: string): Value {
+function evaluate(expression: Expression, scope: Scope, text: string, optional = false): Value {
+  const value = evaluateUnmeasured(expression, scope, text, optional);
+  scope.made(value);
+  return value;
+}
+
+function evaluateUnmeasured(expression: Expression, scope: Scope, text: string, optional: boolean): Value {
   switch (expression.kind) {
     case 'literal':
       return expression.value;
     case 'list':
-      return expression.items.map((item) => evaluate(item, scope, text));
+      return expression.items.map((item) => evaluate(item, scope, text, optional));
     case 'reference':
       return scope.reference(expression.scope, expression.name);
     case 'call': {
-      const argument = asText(evaluate(expression.argument, scope, text), text);
-      return expression.name === 'getenv' ? scope.getenv(argument) : urlEscape(argument);
+      const argument = asText(evaluate(expression.argument, scope, text, optional), text);
+      return expression.name === 'getenv' ? scope.getenv(argument, optional) : urlEscape(argument);
     }
     case 'template':
-      return evaluateTemplate(expression.parts, scope);
+      return evaluateTemplate(expression.parts, scope, optional);
+    case 'conditional': {
+      // the test only asks whether variables are set: getenv("X") != "" ? getenv("X") : "5432"
+      const left = evaluate(expression.left, scope, text, true);
+      const right = evaluate(expression.right, scope, text, true);
+      const same = JSON.stringify(left) === JSON.stringify(right);
+      return evaluate(same === expression.equal ? expression.then : expression.otherwise, scope, text, optional);
+    }
   }
 }
 
-function evaluateTemplate(parts: TemplatePart[], scope: Scope): Value {
+function evaluateTemplate(parts: TemplatePart[], scope: Scope, optional: boolean): Value {
   // as in HCL, "${x}" alone is x itself, not x converted to a string
   const [only] = parts;
-  if (parts.length === 1 && typeof only !== 'string') return evaluate(only.expression, scope, only.text);
+  if (parts.length === 1 && typeof only !== 'string') return evaluate(only.expression, scope, only.text, optional);
   return parts
-    .map((part) => (typeof part === 'string' ? part : asText(evaluate(part.expression, scope, part.text), part.text)))
+    .map((part) => (typeof part === 'string' ? part : asText(evaluate(part.expression, scope, part.text, optional), part.text)))
     .join('');
 }
 
@@ -99,7 +123,8 @@ export function urlEscape(text: string): string {
  * A template: literal text with "${...}" interpolations. Top-level JSON strings come
  * already unescaped; string literals inside an expression still carry HCL escapes.
  */
-function parseTemplate(text: string, escaped: boolean): Expression {
+function parseTemplate(text: string, escaped: boolean, depth = 0): Expression {
+  if (depth > MAX_NESTING) throw new ExpressionProblem(undefined, `an expression is nested more than ${MAX_NESTING} levels deep (the limit); flatten it`);
   const parts: TemplatePart[] = [];
   let literal = '';
   let i = 0;
@@ -113,7 +138,7 @@ function parseTemplate(text: string, escaped: boolean): Expression {
       if (text[i] === '%') throw unsupported(`%{${inner}}`, 'template directives');
       if (literal) parts.push(literal);
       literal = '';
-      parts.push({ expression: parseExpression(inner), text: inner });
+      parts.push({ expression: parseExpression(inner, depth + 1), text: inner });
       i = end + 1;
     } else if (escaped && text[i] === '\\') {
       const [character, length] = unescape(text, i);
@@ -168,7 +193,7 @@ interface Token {
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
-  const pattern = /\s*(?:([A-Za-z_][\w-]*)|(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|([()[\],.])|("))/y;
+  const pattern = /\s*(?:([A-Za-z_][\w-]*)|(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(==|!=|[()[\],.?:])|("))/y;
   let at = 0;
   for (;;) {
     pattern.lastIndex = at;
@@ -190,9 +215,10 @@ function tokenize(text: string): Token[] {
 }
 
 /** Recursive descent over one interpolation's text; anything unexpected is "not supported". */
-function parseExpression(text: string): Expression {
+function parseExpression(text: string, depth: number): Expression {
   const tokens = tokenize(text);
   let position = 0;
+  let nesting = depth;
   const next = () => tokens[position++];
   const peek = (symbol: string) => tokens[position].type === 'symbol' && tokens[position].text === symbol;
   const expect = (symbol: string) => {
@@ -211,8 +237,17 @@ function parseExpression(text: string): Expression {
   };
 
   const primary = (): Expression => {
+    if (++nesting > MAX_NESTING) throw new ExpressionProblem(undefined, `the expression ${text.slice(0, 40)}… is nested more than ${MAX_NESTING} levels deep (the limit); flatten it`);
+    try {
+      return primaryUnbounded();
+    } finally {
+      nesting--;
+    }
+  };
+
+  const primaryUnbounded = (): Expression => {
     const token = next();
-    if (token.type === 'string') return parseTemplate(token.text, true);
+    if (token.type === 'string') return parseTemplate(token.text, true, nesting);
     if (token.type === 'number') return { kind: 'literal', value: Number(token.text) };
     if (token.type === 'symbol' && token.text === '[') return { kind: 'list', items: items(']') };
     if (token.type !== 'name') throw unsupported(text);
@@ -233,7 +268,19 @@ function parseExpression(text: string): Expression {
     throw unsupported(text);
   };
 
-  const expression = primary();
+  // A == B ? X : Y and A != B ? X : Y, the HCL conditional an optional variable needs
+  const conditional = (): Expression => {
+    const left = primary();
+    if (!peek('==') && !peek('!=')) return left;
+    const equal = next().text === '==';
+    const right = primary();
+    expect('?');
+    const then = conditional();
+    expect(':');
+    return { kind: 'conditional', left, equal, right, then, otherwise: conditional() };
+  };
+
+  const expression = conditional();
   if (tokens[position].type !== 'end') throw unsupported(text);
   return expression;
 }

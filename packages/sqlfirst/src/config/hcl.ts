@@ -1,17 +1,71 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
 
 /** The JSON form of an HCL file: blocks are arrays, expressions stay "${...}" strings. */
 export type HclJson = Record<string, unknown>;
 
-/** Parses HCL to JSON; the parser (2 MB of WASM) is loaded only when a config is read. */
-export async function parseHcl(source: SourceText): Promise<HclJson> {
+/**
+ * Parses HCL to JSON. The parser (2 MB of gzipped Go WebAssembly, ≈0.3 s to start) is loaded
+ * only when `cacheDir` holds no result for these exact bytes and this parser version; a
+ * result is then stored there. Without a writable `cacheDir` nothing is cached.
+ */
+export async function parseHcl(source: SourceText, cacheDir?: string): Promise<HclJson> {
+  const cacheFile = cacheDir && path.join(cacheDir, `hcl-${cacheKey(source)}.json`);
+  const cached = cacheFile && readCached(cacheFile);
+  if (cached) return cached;
   const { parse } = await import('@cdktf/hcl2json');
+  let json: HclJson;
   try {
-    return await parse(path.basename(source.path), source.text);
+    json = await parse(path.basename(source.path), source.text);
   } catch (error) {
     const { line, reason } = firstDiagnostic(error);
     throw new SqlfirstError(`${source.where(line)}: ${reason}; fix the syntax and run again.`, { cause: error, step: 'config' });
+  }
+  if (cacheFile) writeCached(cacheFile, json);
+  return json;
+}
+
+/** sha256 of the parser's name and version and the file's bytes (its name is part of no result). */
+function cacheKey(source: SourceText): string {
+  return createHash('sha256').update(parserVersion()).update('\0').update(source.text, 'utf8').digest('hex');
+}
+
+let version: string | undefined;
+
+function parserVersion(): string {
+  if (version === undefined) {
+    const manifest = createRequire(import.meta.url).resolve('@cdktf/hcl2json/package.json');
+    const { name, version: installed } = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name: string; version: string };
+    version = `${name}@${installed}`;
+  }
+  return version;
+}
+
+function readCached(file: string): HclJson | undefined {
+  try {
+    const json: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as HclJson) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written beside and renamed into place, so a reader never sees half a file; a folder that cannot be written is skipped. */
+function writeCached(file: string, json: HclJson): void {
+  const staged = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(staged, JSON.stringify(json));
+    fs.renameSync(staged, file);
+  } catch {
+    try {
+      fs.rmSync(staged, { force: true });
+    } catch {
+      // the folder itself is unusable: nothing was staged
+    }
   }
 }
 
@@ -32,6 +86,9 @@ function firstDiagnostic(error: unknown): { line?: number; reason: string } {
 /** The config file's text, to turn what the JSON lost (line numbers) back into "atlas.hcl line 7". */
 export class SourceText {
   private readonly lines: string[];
+  /** attribute name → the lines that assign it, built on first use */
+  private attributes?: Map<string, number[]>;
+  private readonly blocks = new Map<string, number[]>();
 
   constructor(
     readonly path: string,
@@ -54,15 +111,30 @@ export class SourceText {
 
   /** The line of `name = ...` at or after `from`. */
   lineOfAttribute(name: string, from = 1): number | undefined {
-    const pattern = new RegExp(`^\\s*${escapeRegExp(name)}\\s*=`);
-    return this.findLine((line) => pattern.test(line), from);
+    if (!this.attributes) {
+      this.attributes = new Map();
+      for (const [index, line] of this.lines.entries()) {
+        const assigned = /^\s*([A-Za-z_][\w-]*)\s*=(?!=)/.exec(line);
+        if (!assigned) continue;
+        const lines = this.attributes.get(assigned[1]) ?? [];
+        lines.push(index + 1);
+        this.attributes.set(assigned[1], lines);
+      }
+    }
+    return this.attributes.get(name)?.find((line) => line >= from);
   }
 
   /** The header lines of every `type "label" {` block (`type {` without a label), in file order. */
   blockLines(type: string, label?: string): number[] {
-    const labelled = label === undefined ? '' : `\\s+"${escapeRegExp(label)}"`;
-    const pattern = new RegExp(`^\\s*${type}${labelled}\\s*\\{`);
-    return this.lines.flatMap((line, index) => (pattern.test(line) ? [index + 1] : []));
+    const key = JSON.stringify([type, label]);
+    let found = this.blocks.get(key);
+    if (!found) {
+      const labelled = label === undefined ? '' : `\\s+"${escapeRegExp(label)}"`;
+      const pattern = new RegExp(`^\\s*${escapeRegExp(type)}${labelled}\\s*\\{`);
+      found = this.lines.flatMap((line, index) => (pattern.test(line) ? [index + 1] : []));
+      this.blocks.set(key, found);
+    }
+    return found;
   }
 
   private findLine(test: (line: string) => boolean, from: number): number | undefined {

@@ -35,8 +35,11 @@ const PRODUCTION_VARS = {
 };
 const SECRETS = [PASSWORD, encodeURIComponent(PASSWORD), SANDBOX_VARS.PG_SANDBOX_PASSWORD, PRODUCTION_VARS.PG_PRODUCTION_PASSWORD];
 
+/** parsed configs are cached here, not in the working tree */
+const CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlfirst-config-cache-'));
+
 function load(options: Partial<LoadEnvironmentOptions> & { envName: string }) {
-  return loadEnvironment({ configPath: REAL_CONFIG, env: {}, userEnvironment: () => ({}), ...options });
+  return loadEnvironment({ configPath: REAL_CONFIG, env: {}, userEnvironment: () => ({}), cacheDir: CACHE, ...options });
 }
 
 /** The SqlfirstError the promise rejects with; its message must reveal no password. */
@@ -50,7 +53,7 @@ async function failure(promise: Promise<unknown>): Promise<string> {
   return error.message;
 }
 
-const folders: string[] = [];
+const folders: string[] = [CACHE];
 after(() => folders.forEach((folder) => fs.rmSync(folder, { recursive: true, force: true })));
 
 /** A temporary project folder with an atlas.hcl and the given files; returns the config path. */
@@ -87,7 +90,7 @@ describe('packages/database/atlas.hcl', () => {
 
   test('sandbox: url from PG_SANDBOX_*, database "livermore", TLS required, timeouts', async () => {
     const env = await load({ envName: 'sandbox', env: SANDBOX_VARS });
-    assert.equal(env.url, 'postgres://livermore_admin:sandbox-Secret%231@livermore-sandbox.postgres.database.azure.com:5432/livermore?sslmode=require');
+    assert.equal(env.url, 'postgres://livermore_admin:sandbox-Secret%231@livermore-sandbox.postgres.database.azure.com:5432/livermore?sslmode=verify-full');
     assert.deepEqual(env.policy, { skipDropSchema: true, skipDropTable: false });
     assert.deepEqual(env.schemaFiles, [path.resolve(REAL_CONFIG, '../schema.sql')]);
     assert.ok(path.isAbsolute(env.schemaFiles[0]));
@@ -97,7 +100,7 @@ describe('packages/database/atlas.hcl', () => {
 
   test('production: never drops a schema or a table', async () => {
     const env = await load({ envName: 'production', env: PRODUCTION_VARS });
-    assert.equal(env.url, 'postgres://livermore_owner:production-Secret%2F2@livermore.postgres.database.azure.com:5432/livermore?sslmode=require');
+    assert.equal(env.url, 'postgres://livermore_owner:production-Secret%2F2@livermore.postgres.database.azure.com:5432/livermore?sslmode=verify-full');
     assert.deepEqual(env.policy, { skipDropSchema: true, skipDropTable: true });
     assert.equal(env.lockTimeoutMs, 5_000);
     assert.equal(env.statementTimeoutMs, 300_000);
@@ -166,7 +169,8 @@ describe('Windows user environment', () => {
 
   test('the registry is not read when the process environment has everything', async () => {
     const userEnvironment = () => assert.fail('the user environment was read');
-    await load({ envName: 'sandbox', env: SANDBOX_VARS, userEnvironment });
+    // PG_SANDBOX_PORT is optional, but a missing one is looked for in the registry too
+    await load({ envName: 'sandbox', env: { ...SANDBOX_VARS, PG_SANDBOX_PORT: '5432' }, userEnvironment });
   });
 
   test('the process environment wins over the user environment', async () => {
@@ -244,7 +248,7 @@ env "dev" {
   src = "file://schema.sql"
 }
 `);
-    const result = await loadEnvironment({ configPath, envName: 'dev', env, userEnvironment: () => ({}) });
+    const result = await loadEnvironment({ cacheDir: CACHE, configPath, envName: 'dev', env, userEnvironment: () => ({}) });
     const url = new URL(result.url!);
     assert.equal(url.username, 'app');
     assert.equal(decodeURIComponent(url.password), PASSWORD);
@@ -261,7 +265,7 @@ env "dev" {
 
   test('a docker:// dev URL is ignored: sqlfirst makes its own shadow database', async () => {
     const configPath = project('env "local" {\n  url = "postgres://u@h/db"\n  dev = "docker://postgres/16/dev"\n  src = "file://schema.sql"\n}\n');
-    const result = await loadEnvironment({ configPath, envName: 'local', env: {} });
+    const result = await loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env: {} });
     assert.equal(result.devUrl, undefined);
     assert.equal(result.url, 'postgres://u@h/db');
   });
@@ -274,9 +278,9 @@ env "ci" {
   url = "postgres://u:\${urlescape(getenv("DB_PASSWORD"))}@h/\${var.db}"
 }
 `);
-    const message = await failure(loadEnvironment({ configPath, envName: 'ci', env }));
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'ci', env }));
     assert.match(message, /atlas\.hcl line 5: variable "db" has no default and no value was given; pass --var db=VALUE\.$/);
-    const result = await loadEnvironment({ configPath, envName: 'ci', env, vars: { db: 'ci_db' } });
+    const result = await loadEnvironment({ cacheDir: CACHE, configPath, envName: 'ci', env, vars: { db: 'ci_db' } });
     assert.equal(new URL(result.url!).pathname, '/ci_db');
   });
 
@@ -291,7 +295,7 @@ env "this" {
   url = "postgres://u@h/db"
 }
 `);
-    const result = await loadEnvironment({ configPath, envName: 'this', env: {} });
+    const result = await loadEnvironment({ cacheDir: CACHE, configPath, envName: 'this', env: {} });
     assert.equal(result.url, 'postgres://u@h/db');
   });
 
@@ -317,7 +321,7 @@ env "local" {
   url = local.url
 }
 `);
-      const message = await failure(loadEnvironment({ configPath, envName: 'local', env }));
+      const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env }));
       assert.ok(message.includes(`atlas.hcl line 3: the expression ${named} is not supported`), message);
       if (hint) assert.ok(message.includes(`(${hint})`), message);
       assert.match(message, /so simplify it\.$/);
@@ -326,13 +330,13 @@ env "local" {
 
   test('a bare unsupported expression (no quotes) is found on its line', async () => {
     const configPath = project('env "local" {\n  src = "file://schema.sql"\n\n  url = upper(getenv("DB_PASSWORD"))\n}\n');
-    const message = await failure(loadEnvironment({ configPath, envName: 'local', env }));
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env }));
     assert.match(message, /atlas\.hcl line 4: the expression upper\(getenv\("DB_PASSWORD"\)\) is not supported/);
   });
 
   test('a template directive is refused', async () => {
     const configPath = project('env "local" {\n  url = "postgres://%{ if true }u%{ endif }@h/db"\n}\n');
-    const message = await failure(loadEnvironment({ configPath, envName: 'local', env }));
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env }));
     assert.match(message, /atlas\.hcl line 2: the expression %\{if true\} is not supported \(template directives\)/);
   });
 
@@ -351,7 +355,7 @@ env "cycle" {
   url = local.a
 }
 `);
-    const run = (envName: string) => failure(loadEnvironment({ configPath, envName, env }));
+    const run = (envName: string) => failure(loadEnvironment({ cacheDir: CACHE, configPath, envName, env }));
     assert.match(await run('missing_local'), /atlas\.hcl line 6: local\.nope is not defined; add it to a locals block or fix the name\.$/);
     assert.match(await run('missing_var'), /atlas\.hcl line 9: var\.nope is not declared; add a variable "nope" block or fix the name\.$/);
     // reported where the cycle closes: b refers back to a, which is being evaluated
@@ -360,49 +364,49 @@ env "cycle" {
 
   test('broken HCL syntax names the file and the line', async () => {
     const configPath = project('env "local" {\n  src = "file://schema.sql"\n  url = \n}\n');
-    const message = await failure(loadEnvironment({ configPath, envName: 'local', env }));
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env }));
     assert.match(message, /atlas\.hcl line 3: Invalid expression \(Expected the start of an expression, but found an invalid expression token\); fix the syntax and run again\.$/);
   });
 
   test('of several parser diagnostics, the first is reported', async () => {
     const configPath = project('locals {\n  a = "x"\n}\n\nenv "local" {\n  url = "postgres://${getenv("DB_PASSWORD")\n}\n');
-    const message = await failure(loadEnvironment({ configPath, envName: 'local', env }));
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env }));
     // the unclosed string on line 6 runs into line 7, where the parser notices it
     assert.match(message, /atlas\.hcl line 7: Invalid multi-line string \(Quoted strings may not be split over multiple lines\. .*heredoc" multi-line template syntax\); fix the syntax and run again\.$/);
   });
 
   test('a missing variable is reported as missing, not as a bad value where it is used', async () => {
     const configPath = project('env "local" {\n  url = "postgres://u@h/db"\n  src = "file://${getenv("SCHEMA_DIR")}"\n  lock_timeout = getenv("LOCK_TIMEOUT")\n}\n');
-    const message = await failure(loadEnvironment({ configPath, envName: 'local', env }));
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env }));
     assert.match(message, /^Environment "local" needs SCHEMA_DIR and LOCK_TIMEOUT, which are not set; set them/);
   });
 
   test('a structural HCL error is one sentence too', async () => {
     const configPath = project('env "local" {\n  url = "postgres://u@h/db"\n}\nenv {\n  name = atlas.env\n}\n');
-    const message = await failure(loadEnvironment({ configPath, envName: 'local', env }));
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env }));
     assert.match(message, /atlas\.hcl: invalid HCL detected for "env" block, cannot have blocks with and without labels; fix the syntax and run again\.$/);
   });
 
   test('a missing config file is one clear sentence', async () => {
-    const message = await failure(loadEnvironment({ configPath: path.join(os.tmpdir(), 'no-such-dir', 'atlas.hcl'), envName: 'local' }));
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath: path.join(os.tmpdir(), 'no-such-dir', 'atlas.hcl'), envName: 'local' }));
     assert.match(message, /^Cannot read the config file .*atlas\.hcl; check that it exists or pass --config PATH\.$/);
   });
 
   test('a timeout that is not a duration is named with its line', async () => {
     const configPath = project('env "local" {\n  url = "postgres://u@h/db"\n  lock_timeout = "5 seconds"\n}\n');
-    const message = await failure(loadEnvironment({ configPath, envName: 'local', env }));
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env }));
     assert.match(message, /atlas\.hcl line 3: lock_timeout "5 seconds" is not a duration; write it like "500ms", "5s" or "2m"\.$/);
   });
 
   test('an env other than local without a url is an error', async () => {
     const configPath = project('env "staging" {\n  src = "file://schema.sql"\n}\n');
-    const message = await failure(loadEnvironment({ configPath, envName: 'staging', env }));
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'staging', env }));
     assert.match(message, /atlas\.hcl line 1: environment "staging" has no url; add url = "postgres:\/\/\.\.\." to it\.$/);
   });
 
   test('diff skip values must be booleans', async () => {
     const configPath = project('env "local" {\n  diff {\n    skip {\n      drop_table = "yes"\n    }\n  }\n}\n');
-    const message = await failure(loadEnvironment({ configPath, envName: 'local', env }));
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env }));
     assert.match(message, /atlas\.hcl line 4: drop_table must be true or false\.$/);
   });
 });
@@ -412,14 +416,14 @@ describe('schema sources', () => {
 
   test('a list of files, relative to the config folder, in the order given', async () => {
     const configPath = project(hcl('["file://b.sql", "file://sub/a.sql"]'), { 'b.sql': '', 'sub/a.sql': '' });
-    const result = await loadEnvironment({ configPath, envName: 'local', env: {} });
+    const result = await loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env: {} });
     const folder = path.dirname(configPath);
     assert.deepEqual(result.schemaFiles, [path.join(folder, 'b.sql'), path.join(folder, 'sub/a.sql')]);
   });
 
   test('a directory gives its .sql files sorted by name', async () => {
     const configPath = project(hcl('"file://schema"'), { 'schema/20_tables.sql': '', 'schema/10_types.sql': '', 'schema/README.md': '', 'schema/30_views.sql': '' });
-    const result = await loadEnvironment({ configPath, envName: 'local', env: {} });
+    const result = await loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env: {} });
     const folder = path.join(path.dirname(configPath), 'schema');
     assert.deepEqual(result.schemaFiles, ['10_types.sql', '20_tables.sql', '30_views.sql'].map((file) => path.join(folder, file)));
   });
@@ -430,7 +434,7 @@ describe('schema sources', () => {
     // a second config in the same repository names it by its absolute path
     const other = path.join(path.dirname(configPath), 'absolute.hcl');
     fs.writeFileSync(other, hcl(JSON.stringify(`file://${absolute}`)));
-    const result = await loadEnvironment({ configPath: other, envName: 'local', env: {} });
+    const result = await loadEnvironment({ cacheDir: CACHE, configPath: other, envName: 'local', env: {} });
     assert.deepEqual(result.schemaFiles, [absolute]);
   });
 
@@ -443,7 +447,7 @@ describe('schema sources', () => {
     ];
     for (const [src, files, expected] of cases) {
       const configPath = project(hcl(src), files);
-      assert.match(await failure(loadEnvironment({ configPath, envName: 'local', env: {} })), expected);
+      assert.match(await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env: {} })), expected);
     }
   });
 });
@@ -501,5 +505,119 @@ describe('findConfigFile', () => {
     fs.mkdirSync(nested, { recursive: true });
     // the temporary folder's ancestors are assumed to hold no workspace package.json
     assert.equal(findConfigFile(nested), undefined);
+  });
+});
+
+describe('variables named in URL errors (packages/database/atlas.hcl)', () => {
+  test('PG_SANDBOX_PORT is optional: 5432 when not set, its value when set', async () => {
+    assert.equal(new URL((await load({ envName: 'sandbox', env: SANDBOX_VARS })).url!).port, '5432');
+    assert.equal(new URL((await load({ envName: 'sandbox', env: { ...SANDBOX_VARS, PG_SANDBOX_PORT: '6432' } })).url!).port, '6432');
+    assert.equal(new URL((await load({ envName: 'production', env: { ...PRODUCTION_VARS, PG_PRODUCTION_PORT: '7432' } })).url!).port, '7432');
+  });
+
+  test('a host with a port names the host variable and the port variable', async () => {
+    const message = await failure(load({ envName: 'sandbox', env: { ...SANDBOX_VARS, PG_SANDBOX_HOST: 'myhost:5433' } }));
+    assert.match(message, /atlas\.hcl line \d+: PG_SANDBOX_HOST is "myhost:5433"; it must be a host name only — put the port in PG_SANDBOX_PORT\.$/);
+  });
+
+  test('a URL where a host belongs, and a port that is not a number, are named', async () => {
+    const url = await failure(load({ envName: 'production', env: { ...PRODUCTION_VARS, PG_PRODUCTION_HOST: 'postgres://db.example.com' } }));
+    assert.match(url, /PG_PRODUCTION_HOST is "postgres:\/\/db\.example\.com"; it must be a host name only \(such as db\.example\.com\), not a URL\.$/);
+    const port = await failure(load({ envName: 'sandbox', env: { ...SANDBOX_VARS, PG_SANDBOX_PORT: '54 32' } }));
+    assert.match(port, /PG_SANDBOX_PORT is "54 32"; it must be a port number \(1–65535\) such as 5432\.$/);
+  });
+
+  test('a password that is not urlescape()d is named without showing it', async () => {
+    const configPath = project('env "local" {\n  url = "postgres://${getenv("APP_USER")}:${getenv("APP_PASSWORD")}@db:5432/app"\n}\n');
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env: { APP_USER: 'app', APP_PASSWORD: PASSWORD } }));
+    assert.match(message, /atlas\.hcl line 2: APP_PASSWORD holds characters that break a URL \(\/ \? # % or spaces\); write urlescape\(getenv\("APP_PASSWORD"\)\) in atlas\.hcl\.$/);
+  });
+
+  test('values read by getenv() are masked, except the URL\'s user, host, port and database', async () => {
+    const configPath = project(
+      'env "local" {\n  url = "postgres://${getenv("U_NAME")}@${getenv("U_HOST")}:${getenv("U_PORT")}/${getenv("U_DB")}?application_name=${getenv("U_TAG")}"\n}\n',
+    );
+    const env = { U_NAME: 'alice_user', U_HOST: 'db-host.internal', U_PORT: '6543', U_DB: 'orders_db', U_TAG: 'tag-secret-value' };
+    await loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env });
+    assert.equal(redact('alice_user db-host.internal 6543 orders_db tag-secret-value'), 'alice_user db-host.internal 6543 orders_db ****');
+  });
+});
+
+describe('a hostile atlas.hcl fails in one sentence that names the limit', () => {
+  const locals = (lines: string[], url: string) => `locals {\n${lines.join('\n')}\n}\nenv "local" {\n  url = ${url}\n}\n`;
+
+  test('a long chain of locals stops at the reference depth limit', async () => {
+    const chain = ['  l0 = "x"', ...Array.from({ length: 2000 }, (_, i) => `  l${i + 1} = local.l${i}`)];
+    const configPath = project(locals(chain, '"postgres://u@h/${local.l2000}"'));
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env: {} }));
+    assert.match(message, /atlas\.hcl line \d+: local\.l\d+ is reached through more than 32 nested locals and variables \(the limit\); shorten the chain\.$/);
+  });
+
+  test('locals that double a string stop at the value size limit, quickly', async () => {
+    const doubling = ['  d0 = "ab"', ...Array.from({ length: 24 }, (_, i) => `  d${i + 1} = "\${local.d${i}}\${local.d${i}}"`)];
+    const configPath = project(locals(doubling, '"postgres://u@h/${local.d24}"'));
+    const started = performance.now();
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env: {} }));
+    assert.match(message, /atlas\.hcl line \d+: a value in local\.d16 is longer than 65536 characters \(the limit for one value\); shorten it\.$/);
+    assert.ok(performance.now() - started < 5_000, 'bounded in time');
+  });
+
+  test('evaluation that runs too long stops at the time limit', async () => {
+    const wide = Array.from({ length: 3000 }, (_, i) => `  w${i} = "v${i}"`);
+    const configPath = project(locals(wide, '"postgres://u@h/db"').replace('}\n', `}\n`) + '');
+    fs.appendFileSync(configPath, `env "wide" {\n  url = "postgres://u@h/db"\n  schemas = [${wide.map((_, i) => `local.w${i}`).join(', ')}]\n}\n`);
+    const { EVALUATION_LIMITS } = await import('../config/document.js');
+    const saved = EVALUATION_LIMITS.milliseconds;
+    EVALUATION_LIMITS.milliseconds = 1;
+    try {
+      const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'wide', env: {} }));
+      assert.match(message, /evaluating the environment took longer than 0\.001 s \(the limit\)(?: in local\.w\d+)?; simplify the locals\.$/);
+    } finally {
+      EVALUATION_LIMITS.milliseconds = saved;
+    }
+  });
+
+  test('a config file larger than the limit is refused before parsing', async () => {
+    const configPath = project(`# ${'x'.repeat(300 * 1024)}\nenv "local" {\n  url = "postgres://u@h/db"\n}\n`);
+    const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env: {} }));
+    assert.match(message, /^The config file .*atlas\.hcl is \d+ bytes, more than the limit of 262144; /);
+  });
+
+  test('deeply nested lists and expressions stop at the nesting limit', async () => {
+    for (const schemas of [`${'['.repeat(40)}"a"${']'.repeat(40)}`, `"\${${'['.repeat(40)}"a"${']'.repeat(40)}}"`]) {
+      const configPath = project(`env "local" {\n  url = "postgres://u@h/db"\n  schemas = ${schemas}\n}\n`);
+      const message = await failure(loadEnvironment({ cacheDir: CACHE, configPath, envName: 'local', env: {} }));
+      assert.match(message, /atlas\.hcl line 3: .*nested more than 32 levels deep \(the limit\); flatten it\.$/);
+    }
+  });
+});
+
+describe('parse cache', () => {
+  const hcl = 'env "local" {\n  url = "postgres://u@h/db"\n}\n';
+
+  test('an unchanged atlas.hcl is read from the cache, keyed by its bytes', async () => {
+    const cacheDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sqlfirst-cache-')), 'cache');
+    folders.push(path.dirname(cacheDir));
+    const configPath = project(hcl);
+    await loadEnvironment({ configPath, envName: 'local', env: {}, cacheDir });
+    const [file] = fs.readdirSync(cacheDir);
+    assert.match(file, /^hcl-[0-9a-f]{64}\.json$/);
+    // a changed cached result is what the next load returns: the parser did not run again
+    const cached = JSON.parse(fs.readFileSync(path.join(cacheDir, file), 'utf8'));
+    cached.env.local[0].url = 'postgres://u@from-cache/db';
+    fs.writeFileSync(path.join(cacheDir, file), JSON.stringify(cached));
+    assert.equal((await loadEnvironment({ configPath, envName: 'local', env: {}, cacheDir })).url, 'postgres://u@from-cache/db');
+    // one byte more is another key
+    fs.appendFileSync(configPath, '\n');
+    assert.equal((await loadEnvironment({ configPath, envName: 'local', env: {}, cacheDir })).url, 'postgres://u@h/db');
+    assert.equal(fs.readdirSync(cacheDir).length, 2);
+  });
+
+  test('a cache folder that cannot be written is skipped, not an error', async () => {
+    const configPath = project(hcl);
+    const blocked = path.join(path.dirname(configPath), 'a-file');
+    fs.writeFileSync(blocked, '');
+    const result = await loadEnvironment({ configPath, envName: 'local', env: {}, cacheDir: path.join(blocked, 'cache') });
+    assert.equal(result.url, 'postgres://u@h/db');
   });
 });
