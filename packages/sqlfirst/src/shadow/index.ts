@@ -10,10 +10,12 @@ import path from 'node:path';
 import type { Pool } from 'pg';
 import { SqlfirstError } from '../errors.js';
 import { onInterrupt } from '../interrupt.js';
-import { loadState, LoadError, type SchemaState } from '../engine/index.js';
+import { loadState, LoadError, type LoadFailure, type SchemaState } from '../engine/index.js';
+import { formatMs } from '../report/index.js';
 import { connectionError, openPool } from '../target/connect.js';
 import { parseTarget, withDatabase, type ConnectionTarget } from '../target/url.js';
-import { excerpt, splitStatements } from './statements.js';
+import { parseStatements, refusal, type Statement } from './statements.js';
+import { firstLine } from '../text.js';
 import { isProcessAlive } from '../process.js';
 
 export const SHADOW_PREFIX = 'sqlfirst_shadow_';
@@ -26,10 +28,23 @@ export interface SchemaFile {
   /** as shown to people, relative to the working folder */
   name: string;
   sql: string;
+  /** its statements, as the PostgreSQL parser reads them */
+  statements: Statement[];
 }
 
-/** Reads the schema files, refusing what cannot be a schema before any database is touched. */
-export async function readSchemaFiles(paths: string[], cwd = process.cwd()): Promise<SchemaFile[]> {
+export interface ReadOptions {
+  /** the folder names are shown relative to */
+  cwd?: string;
+  /** accept a file with no schema statements (an empty schema drops everything, so it must be asked for) */
+  allowEmpty?: boolean;
+}
+
+/**
+ * Reads and parses the schema files, refusing what cannot be a schema. Touches
+ * no database: every check here runs before anything connects.
+ */
+export async function readSchemaFiles(paths: string[], options: ReadOptions = {}): Promise<SchemaFile[]> {
+  const { cwd = process.cwd(), allowEmpty = false } = options;
   if (paths.length === 0) throw new SqlfirstError('No schema file was given; pass --to file://schema.sql or set src in atlas.hcl.');
   const files: SchemaFile[] = [];
   for (const file of paths) {
@@ -49,12 +64,12 @@ export async function readSchemaFiles(paths: string[], cwd = process.cwd()): Pro
     }
     // a byte-order mark is not SQL: PostgreSQL would call it a syntax error
     const sql = decodeSchemaText(bytes, name).replace(/^\uFEFF/, '');
-    const statements = splitStatements(sql);
-    if (statements.length === 0) {
-      throw new SqlfirstError(`The schema file ${name} has no SQL statements; an empty schema would drop everything, so write the schema or pass the right file.`, { step: 'read schema' });
+    const statements = await parseStatements(sql, name);
+    if (!allowEmpty && statements.every((statement) => statement.setsSession)) {
+      throw new SqlfirstError(`The schema file ${name} has no SQL statements that describe a schema; an empty schema would drop everything, so write the schema or pass the right file.`, { step: 'read schema' });
     }
-    for (const statement of statements) refuseNonSchemaStatement(name, statement.text, statement.line);
-    files.push({ name, sql });
+    for (const statement of statements) refuseNonSchemaStatement(statement);
+    files.push({ name, sql, statements });
   }
   return files;
 }
@@ -82,15 +97,11 @@ function lineAt(text: string, index: number): number {
   return text.slice(0, Math.max(index, 0)).split('\n').length;
 }
 
-/** Statements that change data or the server rather than describe a schema. */
-const NON_SCHEMA = /^\s*(insert|update|delete|truncate|copy|merge|drop\s+database|create\s+database|alter\s+database|alter\s+system|vacuum|cluster|reindex|begin|start\s+transaction|commit|rollback|end|create\s+role|create\s+user|drop\s+role|drop\s+user|alter\s+role|alter\s+user)\b/i;
-
-function refuseNonSchemaStatement(file: string, statement: string, line: number): void {
-  const match = NON_SCHEMA.exec(statement);
-  if (!match) return;
-  const keyword = match[1].replace(/\s+/g, ' ').toUpperCase();
+function refuseNonSchemaStatement(statement: Statement): void {
+  const refused = refusal(statement);
+  if (!refused) return;
   throw new SqlfirstError(
-    `${file} line ${line}: ${keyword} does not belong in a schema file (it describes data, transactions, roles or the server, not the schema); remove "${excerpt(statement, 60)}".`,
+    `${statement.file} line ${statement.line}: ${refused.label} does not belong in a schema file (${refused.reason}); remove "${firstLine(statement.text, 60)}".`,
     { step: 'read schema' },
   );
 }
@@ -173,74 +184,35 @@ function shadowError(error: unknown, server: ConnectionTarget): SqlfirstError {
   return new SqlfirstError(translated.message, { cause: error, step: 'shadow' });
 }
 
-/**
- * Loads the schema files into the shadow. When they do not load, the failing
- * statement is found by replaying the files one statement at a time in a
- * transaction that is rolled back, so the error can name file and line.
- */
+/** Loads the schema files into the shadow and reads the schema they make; a failure names file and line. */
 export async function loadSchema(files: SchemaFile[], shadow: Shadow): Promise<SchemaState> {
   try {
-    return await loadState(files, shadow.pool);
+    return await loadState(
+      files.flatMap((file) => file.statements),
+      shadow.pool,
+      { statementTimeoutMs: SHADOW_STATEMENT_TIMEOUT_MS },
+    );
   } catch (error) {
     if (!(error instanceof LoadError)) throw error;
-    const located = await locateInFreshShadow(files, shadow).catch(() => undefined);
-    if (located) {
-      throw new SqlfirstError(
-        `${located.file} line ${located.line}: ${located.message}, in "${excerpt(located.statement)}"; fix the statement${/does not exist/.test(located.message) ? ' or move it after the objects it uses' : ''} (the target was not changed).`,
-        { cause: error, step: 'load schema' },
-      );
-    }
-    const failure = error.failures[0];
-    throw new SqlfirstError(
-      `${failure?.file || files[0].name} did not load into the shadow database: ${failure?.message ?? error.message}; fix the schema file (the target was not changed).`,
-      { cause: error, step: 'load schema' },
-    );
+    throw new SqlfirstError(describeLoadFailure(error.failure), { cause: error, step: 'load schema' });
   }
 }
 
-interface LocatedFailure {
-  file: string;
-  line: number;
-  statement: string;
-  message: string;
-}
-
-/**
- * The engine may fail after it committed some files (checking function bodies,
- * or rows a DO block inserted), so the replay needs an empty database of its own.
- */
-async function locateInFreshShadow(files: SchemaFile[], shadow: Shadow): Promise<LocatedFailure | undefined> {
-  const fresh = await createShadow(shadow.server);
-  try {
-    return await locateFailure(files, fresh.pool);
-  } finally {
-    await fresh.drop();
+/** One sentence: where, what PostgreSQL said (or what the statement did), and what to do. */
+export function describeLoadFailure(failure: LoadFailure): string {
+  const where = failure.line === undefined ? failure.file : `${failure.file} line ${failure.line}`;
+  const statement = failure.statement === undefined ? '' : `, in "${firstLine(failure.statement, 80)}"`;
+  const unchanged = '(the target was not changed)';
+  switch (failure.reason) {
+    case 'missing':
+      return `${where}: ${failure.message}${statement}; no statement in the schema creates it, so add it or fix the name ${unchanged}.`;
+    case 'timeout':
+      return `${where}: the statement ran longer than ${formatMs(SHADOW_STATEMENT_TIMEOUT_MS)}, the limit for one schema statement${statement}; make it faster or remove it ${unchanged}.`;
+    case 'rows':
+      return `${where}: the statement ${failure.message}${statement}, but a schema file describes tables, not their rows; remove what writes them ${unchanged}.`;
+    case 'roles':
+      return `${where}: the statement ${failure.message}${statement}, but roles belong to the server, not to a schema file; remove it (sqlfirst undid what it could, and the target was not changed).`;
+    default:
+      return `${where}: ${failure.message}${statement}; fix the statement ${unchanged}.`;
   }
-}
-
-async function locateFailure(files: SchemaFile[], pool: Pool): Promise<LocatedFailure | undefined> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    for (const file of files) {
-      for (const statement of splitStatements(file.sql)) {
-        try {
-          await client.query(statement.text);
-        } catch (error) {
-          const message = (error as Error).message;
-          const position = Number((error as { position?: string }).position);
-          const line = position > 0 ? statement.line + countLinesBefore(statement.text, position) : statement.line;
-          return { file: file.name, line, statement: statement.text, message };
-        }
-      }
-    }
-    return undefined;
-  } finally {
-    await client.query('ROLLBACK').catch(() => {});
-    client.release();
-  }
-}
-
-function countLinesBefore(text: string, position: number): number {
-  return text.slice(0, position - 1).split('\n').length - 1;
 }
