@@ -201,7 +201,7 @@ interface Shared {
 
 async function readShared(client: PoolClient): Promise<Shared> {
   const { rows } = await client.query<Shared>(
-    `SELECT ARRAY(SELECT rolname FROM pg_roles ORDER BY 1) AS roles,
+    `SELECT ARRAY(SELECT rolname::text FROM pg_roles ORDER BY 1) AS roles,
             ARRAY(SELECT json_build_array(r.rolname, m.rolname)::text FROM pg_auth_members a
                     JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member ORDER BY 1) AS memberships`,
   );
