@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import net from 'node:net';
 import pg from 'pg';
 import { SqlfirstError } from '../errors.js';
 import { maskUrl, type ConnectionTarget } from './url.js';
@@ -5,18 +7,35 @@ import { maskUrl, type ConnectionTarget } from './url.js';
 export interface ConnectOptions {
   /** how long to wait for the server to accept and answer the handshake */
   connectTimeoutMs?: number;
-  /** how long a single query may take before the client gives up */
-  queryTimeoutMs?: number;
-  /** the server's statement_timeout for every session of the pool */
+  /**
+   * the server's statement_timeout for every session; the client then also gives up on a
+   * query that has no answer ANSWER_MARGIN_MS after it (a stalled network or server)
+   */
   statementTimeoutMs?: number;
+  /** the run's lock_timeout: part of how long a session may sit idle in a transaction */
+  lockTimeoutMs?: number;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** how much longer than the statement timeout the client waits for an answer */
+export const ANSWER_MARGIN_MS = 2_000;
+/** idle_in_transaction_session_timeout when no statement timeout is configured */
+export const DEFAULT_IDLE_IN_TRANSACTION_MS = 60_000;
+/** idle_in_transaction_session_timeout beyond lock and statement timeouts */
+const IDLE_MARGIN_MS = 5_000;
+/** silence on a connection after which TCP keepalive probes a peer that may be gone */
+const KEEPALIVE_DELAY_MS = 10_000;
 /** names this process's sessions, so an interrupted run can end exactly its own */
 export const APPLICATION_NAME = `sqlfirst:${process.pid}`;
 
-/** node-postgres settings for a target; TLS follows libpq's sslmode meaning. */
-export function poolConfig(target: ConnectionTarget, options: ConnectOptions = {}): pg.PoolConfig {
+/** How long the server lets a session of ours sit idle inside a transaction before it ends it (rolling back). */
+export function idleInTransactionTimeoutMs(options: ConnectOptions): number {
+  if (options.statementTimeoutMs === undefined) return DEFAULT_IDLE_IN_TRANSACTION_MS;
+  return (options.lockTimeoutMs ?? 0) + options.statementTimeoutMs + IDLE_MARGIN_MS;
+}
+
+/** node-postgres settings for a target: TLS as libpq's sslmode means it, and limits on every wait. */
+export function poolConfig(target: ConnectionTarget, options: ConnectOptions = {}): GuardedConfig {
   const url = new URL(target.url);
   return {
     host: target.host,
@@ -26,24 +45,120 @@ export function poolConfig(target: ConnectionTarget, options: ConnectOptions = {
     database: target.database,
     ssl: sslOptions(target),
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    query_timeout: options.queryTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     statement_timeout: options.statementTimeoutMs,
+    idle_in_transaction_session_timeout: idleInTransactionTimeoutMs(options),
     application_name: APPLICATION_NAME,
     max: 4,
+    Client: GuardedClient,
+    answerDeadlineMs: options.statementTimeoutMs === undefined ? undefined : options.statementTimeoutMs + ANSWER_MARGIN_MS,
   };
 }
 
-function sslOptions(target: ConnectionTarget): pg.PoolConfig['ssl'] {
+/**
+ * libpq's sslmode: require encrypts without verifying (unless a root certificate is given,
+ * then it verifies the CA as libpq does), verify-ca checks the CA, verify-full the CA and
+ * the host name. The CA is sslrootcert / PGSSLROOTCERT, else this machine's trusted CAs.
+ */
+function sslOptions(target: ConnectionTarget): pg.ClientConfig['ssl'] {
+  const ca = target.sslRootCert && target.sslRootCert !== 'system' ? readRootCert(target.sslRootCert) : undefined;
+  const trust = ca === undefined ? {} : { ca };
   switch (target.sslmode) {
     case 'require':
-      // libpq's "require" encrypts without verifying the certificate
-      return { rejectUnauthorized: false };
+      return ca === undefined ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...trust, checkServerIdentity: () => undefined };
     case 'verify-ca':
+      return { rejectUnauthorized: true, ...trust, checkServerIdentity: () => undefined };
     case 'verify-full':
-      return { rejectUnauthorized: true, servername: target.host };
+      // TLS forbids an IP address as server name; node-postgres checks an IP against the certificate itself
+      return { rejectUnauthorized: true, ...trust, ...(net.isIP(target.host) ? {} : { servername: target.host }) };
     default:
       return false;
   }
+}
+
+function readRootCert(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new SqlfirstError(`The CA certificate file ${file} (sslrootcert or PGSSLROOTCERT) cannot be read; check the path, or unset it to trust this machine's CAs.`, {
+      cause: error,
+      step: 'connect',
+    });
+  }
+}
+
+interface GuardedConfig extends pg.PoolConfig {
+  /** a query with no answer by then gives its connection up; undefined = wait as long as the server works */
+  answerDeadlineMs?: number;
+}
+
+type QueryCallback = (error: Error | null, result?: unknown) => void;
+
+/**
+ * A node-postgres client whose every query has a deadline. node-postgres's own query_timeout
+ * leaves the query running on a connection that may never answer (a stalled network), so
+ * the next query (a ROLLBACK) waits again; here the connection is destroyed at the
+ * deadline, everything queued on it fails at once, and the server, seeing its session
+ * idle in a transaction, ends it after idle_in_transaction_session_timeout.
+ */
+export class GuardedClient extends pg.Client {
+  private readonly idleTimeoutMs: number;
+  private readonly where: string;
+
+  constructor(config: GuardedConfig = {}) {
+    super(config);
+    this.idleTimeoutMs = Number(config.idle_in_transaction_session_timeout);
+    this.where = `${config.host}:${config.port}`;
+    const deadline = config.answerDeadlineMs;
+    if (deadline === undefined) return;
+    const unguarded = this.query.bind(this) as (...args: unknown[]) => unknown;
+    // node-postgres's query has a dozen overloads; this keeps every one of them
+    this.query = ((...args: unknown[]) => this.guarded(unguarded, deadline, args)) as pg.Client['query'];
+  }
+
+  private guarded(unguarded: (...args: unknown[]) => unknown, deadline: number, args: unknown[]): unknown {
+    // a streamed query (pg-cursor) manages its own reads
+    if (typeof (args[0] as { submit?: unknown } | undefined)?.submit === 'function') return unguarded(...args);
+    const callback = typeof args.at(-1) === 'function' ? (args.pop() as QueryCallback) : undefined;
+    const answer = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(this.stalled(deadline));
+        (this as unknown as { connection: { stream: net.Socket } }).connection.stream.destroy();
+      }, deadline);
+      (unguarded(...args) as Promise<unknown>).then(
+        (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+    if (!callback) return answer;
+    answer.then((result) => callback(null, result), (error: Error) => callback(error));
+    return undefined;
+  }
+
+  private stalled(deadline: number): SqlfirstError {
+    return new SqlfirstError(
+      `The server at ${this.where} sent no answer within ${seconds(deadline)} s, longer than the statement timeout allows, so sqlfirst closed the connection; the network or the server stalled, and the server rolls back what that session left open within ${seconds(this.idleTimeoutMs)} s, so check the network and run again.`,
+      { step: 'network' },
+    );
+  }
+}
+
+function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
+}
+
+/** A client with the limits of poolConfig whose connection errors never crash the process. */
+export function openClient(target: ConnectionTarget, options: ConnectOptions = {}): GuardedClient {
+  const client = new GuardedClient(poolConfig(target, options));
+  client.on('error', () => {});
+  return client;
 }
 
 /** A pool whose idle-connection errors (a server shutting down) never crash the process. */
@@ -64,8 +179,7 @@ export interface ServerInfo {
 
 /** Connects once, proving host, credentials, database and TLS, or throws one clear sentence. */
 export async function checkConnection(target: ConnectionTarget, options: ConnectOptions = {}): Promise<ServerInfo> {
-  const client = new pg.Client(poolConfig(target, options));
-  client.on('error', () => {});
+  const client = openClient(target, options);
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   try {
     await withTimeout(client.connect(), timeoutMs);
@@ -111,6 +225,23 @@ export function connectionError(error: unknown, target: ConnectionTarget, timeou
     return say(`The server at ${where} did not answer within ${Math.round(timeoutMs / 1000)} s (${shown}); check that the host and port are those of a running PostgreSQL server.`);
   }
   switch (code) {
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'CERT_UNTRUSTED':
+    case 'CERT_SIGNATURE_FAILURE': {
+      const fix = target.sslRootCert
+        ? `the CA certificate ${target.sslRootCert} (sslrootcert or PGSSLROOTCERT) did not sign it, so point PGSSLROOTCERT at the CA that did`
+        : `if the server uses a private or self-signed CA, set PGSSLROOTCERT (or sslrootcert=FILE in the URL) to that CA's certificate file`;
+      return say(`The server at ${where} presented a TLS certificate that could not be verified (${code}, ${shown}); ${fix}, and run again.`);
+    }
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return say(`The TLS certificate of the server at ${where} is not issued for "${target.host}" (${shown}); connect with a host name the certificate names, or use sslmode=verify-ca to check only its CA.`);
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+      return say(`The TLS certificate of the server at ${where} is outside its validity dates (${code}, ${shown}); renew the certificate on the server, or check this machine's clock.`);
     case 'ECONNREFUSED':
       return say(`Could not connect to ${where}: the connection was refused (${shown}); check that PostgreSQL is running there and that the host and port are right.`);
     case 'ENOTFOUND':
@@ -142,8 +273,7 @@ export function connectionError(error: unknown, target: ConnectionTarget, timeou
 
 /** Ends this process's other sessions on the target; an open transaction of theirs rolls back. */
 export async function terminateOwnSessions(target: ConnectionTarget): Promise<void> {
-  const client = new pg.Client(poolConfig(target, { connectTimeoutMs: 5_000 }));
-  client.on('error', () => {});
+  const client = openClient(target, { connectTimeoutMs: 5_000 });
   try {
     await client.connect();
     await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()', [APPLICATION_NAME]);

@@ -1,6 +1,5 @@
-import pg from 'pg';
 import { SqlfirstError } from '../errors.js';
-import { poolConfig } from './connect.js';
+import { openClient } from './connect.js';
 import type { ConnectionTarget } from './url.js';
 
 /** A fixed advisory-lock key ("sqlfirst" as a 32-bit number); the lock is per database. */
@@ -17,8 +16,7 @@ export interface ApplyLock {
  * `waitMs` for another run to finish, then fails with one sentence.
  */
 export async function acquireApplyLock(target: ConnectionTarget, waitMs: number): Promise<ApplyLock> {
-  const client = new pg.Client(poolConfig(target));
-  client.on('error', () => {});
+  const client = openClient(target);
   await client.connect();
   const deadline = Date.now() + waitMs;
   try {

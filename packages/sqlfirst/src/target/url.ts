@@ -10,13 +10,15 @@ export interface ConnectionTarget {
   port: number;
   database: string;
   sslmode: SslMode;
+  /** the CA certificate file that verifies the server (sslrootcert=FILE in the URL, else PGSSLROOTCERT); "system" = this machine's CAs */
+  sslRootCert?: string;
 }
 
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 
-/** Parses and validates a postgres:// URL; the password is registered for redaction. */
-export function parseTarget(url: string, what = 'database URL'): ConnectionTarget {
+/** Parses and validates a postgres:// URL; the password is registered for redaction. `env` supplies PGSSLROOTCERT. */
+export function parseTarget(url: string, what = 'database URL', env: Record<string, string | undefined> = process.env): ConnectionTarget {
   refuseUnencodedCredentials(url, what);
   let parsed: URL;
   try {
@@ -52,6 +54,7 @@ export function parseTarget(url: string, what = 'database URL'): ConnectionTarge
       `The ${what} ${maskUrl(url)} has an unknown sslmode "${sslmode}"; use one of ${SSL_MODES.join(', ')}.`,
     );
   }
+  const sslRootCert = parsed.searchParams.get('sslrootcert') || env.PGSSLROOTCERT || undefined;
   return {
     url,
     user,
@@ -59,6 +62,7 @@ export function parseTarget(url: string, what = 'database URL'): ConnectionTarge
     port: parsed.port ? Number(parsed.port) : 5432,
     database,
     sslmode,
+    ...(sslRootCert ? { sslRootCert } : {}),
   };
 }
 

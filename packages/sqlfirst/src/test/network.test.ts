@@ -1,0 +1,148 @@
+/**
+ * A network that stalls: a loopback proxy in front of the test server stops forwarding
+ * (both ways, sockets left open, as a dead NAT or a hung load balancer does). Every wait
+ * of sqlfirst's connections must end within the configured timeouts plus a small margin,
+ * and the server must end the session that sat in a transaction holding a lock.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { SqlfirstError } from '../errors.js';
+import { ANSWER_MARGIN_MS, APPLICATION_NAME, checkConnection, idleInTransactionTimeoutMs, openPool } from '../target/connect.js';
+import { parseTarget } from '../target/url.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+let server: TestServer;
+const proxies: Proxy[] = [];
+
+before(async () => {
+  server = await startTestServer();
+});
+
+after(async () => {
+  await Promise.all(proxies.map((proxy) => proxy.close()));
+  await server?.stop();
+});
+
+interface Proxy {
+  port: number;
+  /** from now on nothing is forwarded, either way; the sockets stay open */
+  stall(): void;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy on 127.0.0.1 to `port`, or, without a port, a server that accepts and never answers. */
+function startProxy(port?: number): Promise<Proxy> {
+  const sockets = new Set<net.Socket>();
+  let stalled = false;
+  const keep = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  };
+  const forward = (from: net.Socket, to: net.Socket) => from.on('data', (chunk) => stalled || to.write(chunk));
+  const listener = net.createServer((client) => {
+    keep(client);
+    if (port === undefined) return;
+    const upstream = net.connect(port, '127.0.0.1');
+    keep(upstream);
+    forward(client, upstream);
+    forward(upstream, client);
+    // a close is forwarded only while the proxy works: a stalled network delivers nothing
+    client.on('close', () => stalled || upstream.destroy());
+    upstream.on('close', () => stalled || client.destroy());
+  });
+  return new Promise((resolve, reject) => {
+    listener.on('error', reject);
+    listener.listen(0, '127.0.0.1', () => {
+      const proxy: Proxy = {
+        port: (listener.address() as net.AddressInfo).port,
+        stall: () => (stalled = true),
+        close: () =>
+          new Promise((done) => {
+            for (const socket of sockets) socket.destroy();
+            listener.close(() => done());
+          }),
+      };
+      proxies.push(proxy);
+      resolve(proxy);
+    });
+  });
+}
+
+function viaProxy(proxy: Proxy, database: string, sslmode = 'disable') {
+  return parseTarget(`postgres://postgres@127.0.0.1:${proxy.port}/${database}?sslmode=${sslmode}`);
+}
+
+/** Sessions of this process that hold a lock on `table`, as the server sees them (asked directly). */
+async function ourLocks(url: string, table: string): Promise<number> {
+  const rows = await server.query<{ n: number }>(
+    url,
+    `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE a.application_name = $1 AND l.relation = to_regclass($2)`,
+    [APPLICATION_NAME, table],
+  );
+  return rows[0].n;
+}
+
+describe('a network that stalls', () => {
+  test('mid-transaction: the client gives up after the statement timeout plus a margin, and the server ends the session', async () => {
+    const url = await server.createDatabase();
+    const database = new URL(url).pathname.slice(1);
+    await server.query(url, 'CREATE TABLE guarded (id int)');
+    const proxy = await startProxy(server.port);
+    const options = { statementTimeoutMs: 1_000, lockTimeoutMs: 500 };
+    const pool = openPool(viaProxy(proxy, database), options);
+    try {
+      const client = await pool.connect();
+      await client.query('BEGIN');
+      await client.query('LOCK TABLE guarded IN ACCESS EXCLUSIVE MODE');
+      assert.equal(await ourLocks(url, 'guarded'), 1, 'the transaction holds its lock');
+
+      proxy.stall();
+      const started = performance.now();
+      const deadline = options.statementTimeoutMs + ANSWER_MARGIN_MS;
+      const error = await client.query('SELECT 1').then(
+        () => assert.fail('a query through a stalled network must not succeed'),
+        (rejection: unknown) => rejection,
+      );
+      const waited = performance.now() - started;
+      assert.ok(error instanceof SqlfirstError, `not a SqlfirstError: ${String(error)}`);
+      assert.match(error.message, /^The server at 127\.0\.0\.1:\d+ sent no answer within 3 s, .*so check the network and run again\.$/);
+      assert.equal(error.message.split('\n').length, 1);
+      assert.ok(waited >= deadline - 50 && waited < deadline + 1_000, `gave up after ${Math.round(waited)} ms (deadline ${deadline} ms)`);
+
+      // the connection is given up: what follows fails at once instead of waiting again
+      const rollbackStarted = performance.now();
+      await assert.rejects(client.query('ROLLBACK'));
+      assert.ok(performance.now() - rollbackStarted < 500, 'ROLLBACK on a given-up connection fails at once');
+      client.release(true);
+
+      // the server, seeing the session idle in its transaction, ends it and releases the lock
+      const idleTimeout = idleInTransactionTimeoutMs(options);
+      let locks = await ourLocks(url, 'guarded');
+      while (locks > 0 && performance.now() - started < idleTimeout + 3_000) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        locks = await ourLocks(url, 'guarded');
+      }
+      assert.equal(locks, 0, `a session of ours still holds the lock ${Math.round(performance.now() - started)} ms after the stall`);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  test('connecting to a server that accepts and never answers ends within the connect timeout', async () => {
+    const silent = await startProxy();
+    for (const sslmode of ['disable', 'require']) {
+      const started = performance.now();
+      const error = await checkConnection(viaProxy(silent, 'postgres', sslmode), { connectTimeoutMs: 1_000 }).then(
+        () => assert.fail('connected to a server that never answers'),
+        (rejection: unknown) => rejection,
+      );
+      const waited = performance.now() - started;
+      assert.ok(error instanceof SqlfirstError, String(error));
+      assert.match(error.message, /did not answer within 1 s .*check that the host and port are those of a running PostgreSQL server\.$/);
+      assert.ok(waited < 2_000, `${sslmode}: gave up after ${Math.round(waited)} ms`);
+    }
+  });
+});
