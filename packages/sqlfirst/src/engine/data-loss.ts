@@ -106,7 +106,7 @@ function describe(id: StableId): string {
  * A column type as PostgreSQL's parser reads format_type() output:
  * `character varying(20)` → { name: 'varchar', typmods: [20], array: false }.
  */
-interface SqlType {
+export interface SqlType {
   /** pg_catalog types by their internal name (int4, float8, timestamptz); others schema-qualified as written */
   name: string;
   typmods: number[];
@@ -187,7 +187,7 @@ function stringLength(type: SqlType): number {
  *   text → character(n) (trailing spaces are dropped), anything → text (the
  *   output of floats and dates depends on session settings).
  */
-const SAFE_TYPE_CHANGES: ReadonlyArray<{ rule: string; holds(from: SqlType, to: SqlType): boolean }> = [
+export const SAFE_TYPE_CHANGES: ReadonlyArray<{ rule: string; holds(from: SqlType, to: SqlType): boolean }> = [
   {
     rule: 'a wider integer',
     holds: (from, to) => isInteger(from) && isInteger(to) && INTEGER_BITS[to.name] >= INTEGER_BITS[from.name],
