@@ -45,8 +45,10 @@ describe('statement boundaries', () => {
     assert.equal(refusal(statements[0]), undefined);
   });
 
-  test('only comments: no statements', async () => {
+  test('only comments, or nothing at all: no statements', async () => {
     assert.deepEqual(await parse('-- nothing\n/* still nothing; */\n'), []);
+    assert.deepEqual(await parse(''), []);
+    assert.deepEqual(await parse(' \n'), []);
   });
 
   test('a syntax error names the line of the error and the statement it is in', async () => {

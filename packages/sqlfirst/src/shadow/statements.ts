@@ -37,6 +37,8 @@ function loadParser(): Promise<Parser> {
  * the file, the line of the error and the statement it is in.
  */
 export async function parseStatements(sql: string, file: string): Promise<Statement[]> {
+  // the parser refuses an empty input rather than returning no statements
+  if (sql.trim() === '') return [];
   const { parseSync, scanSync } = await loadParser();
   // the parser counts in UTF-8 bytes
   const bytes = Buffer.from(sql, 'utf8');
