@@ -4,33 +4,35 @@
  * the DESIRED schema generates, without touching the committed files.
  *
  * The desired types go into a copy of the database package's sources under
- * .sqlfirst/typecheck/ (inside the repository, so its imports resolve from the
- * root node_modules); each package is checked with its own tsconfig, its
- * imports of the database package resolved to that copy, incrementally and
- * without emitting, in a worker thread. A run whose inputs are byte-identical
- * to the last one's is skipped and answers the last result, without loading
- * TypeScript at all.
+ * .sqlfirst/typecheck/desired/ (inside the repository, so its imports resolve
+ * from the root node_modules); each package is checked by the native
+ * TypeScript compiler (typescript@7) run as a child process on a generated
+ * tsconfig that extends the package's own, resolves its imports of the
+ * database package to that copy, emits nothing and keeps incremental build
+ * info beside it. The same check against the committed types
+ * (.sqlfirst/typecheck/baseline/) tells the breaks the change causes from
+ * the ones already there. A check whose inputs are byte-identical to its last
+ * run's is skipped and answers that run's result without starting a compiler.
  */
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
+import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { SqlfirstError } from '../errors.js';
+import { compareBreaks, runCheck } from './check.js';
+import { nativeCompiler, type NativeCompiler } from './compiler.js';
 import type { TypeBreak } from './group.js';
-import { runJob, type CompileJob, type CompileOutput } from './job.js';
-import { acquireLock, fingerprint, readState, sourceFiles, STAGE_VERSION, writeState } from './state.js';
-import type { WorkerReply } from './worker.js';
-import { dependsOn, findDatabasePackage, readWorkspace, toRel } from './workspace.js';
+import { acquireLock, fingerprint, readState, sourceFiles, STAGE_VERSION, writeState, type StoredResult } from './state.js';
+import { dependsOn, findDatabasePackage, readWorkspace, toRel, type WorkspacePackage } from './workspace.js';
 
 export { groupBreaks, OTHER_CHANGES, type BreakGroup, type ChangeRef, type TypeBreak } from './group.js';
 
 export interface TypeCheckResult {
-  /** every type error, sorted by file and line, each once */
+  /** the type errors the desired types cause: not there with the committed types (all of them without a baseline); sorted by file, line and column */
   breaks: TypeBreak[];
+  /** the type errors there with the committed types too, as the desired check reports them (empty without a baseline) */
+  preexisting: TypeBreak[];
   /** the packages checked, as folders relative to the repository root (the database package first); empty when the root has no workspace package holding schema.sql */
   packages: string[];
-  /** set when nothing changed since the last run: `breaks` and `packages` are that run's */
+  /** set when nothing changed since the last runs: no compiler ran, the results are theirs */
   skipped?: 'unchanged';
 }
 
@@ -43,57 +45,176 @@ export interface GeneratedText {
 export interface TypeCheckOptions {
   /** the folder of the generated Drizzle files, relative to repoRoot (default: src/schema of the package holding schema.sql) */
   typesDir?: string;
+  /** also check against the committed types (the working tree's), to tell new breaks from pre-existing ones (default true) */
+  baseline?: boolean;
+  /** aborting it (Ctrl-C) kills the compilers; the promise then rejects with a SqlfirstError once they are gone */
+  signal?: AbortSignal;
+  /** the longest the whole check may take, in milliseconds (default 120 000); then the compilers are killed and it rejects */
+  timeoutMs?: number;
+  /** told the process id of each compiler as it starts (progress display) */
+  onCompilerStart?: (pid: number) => void;
 }
 
 /** The stage's folder under the repository root (git-ignored with the rest of .sqlfirst/). */
 export const TYPECHECK_DIR = path.join('.sqlfirst', 'typecheck');
 
+export const DEFAULT_TIMEOUT_MS = 120_000;
+
 /** Root files whose change can change a result without any package's sources changing. */
 const ROOT_INPUTS = ['package.json', 'package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml'];
 
-let queue: Promise<unknown> = Promise.resolve();
+const GENERATED_NAMES = ['schema.ts', 'relations.ts'] as const;
+
+/** Checks in this process run one at a time (they share the cache folder); the lock files cover other processes. */
+let queue: Promise<void> = Promise.resolve();
 
 /**
  * Type-checks the workspace against the desired generated types.
  * `repoRoot`: the monorepo root (holds the package.json with `workspaces`);
  * `generated`: the desired schema.ts and relations.ts text (as pullTypes returns them).
+ *
+ * Safe to start early and await later: the work runs in child processes, and
+ * a failure before the promise is awaited is not an unhandled rejection.
  */
 export function typeCheckWorkspace(repoRoot: string, generated: GeneratedText, options: TypeCheckOptions = {}): Promise<TypeCheckResult> {
-  // one at a time within a process (the copy is shared); the lock file covers other processes
-  const run = queue.then(() => check(path.resolve(repoRoot), generated, options));
-  queue = run.catch(() => {});
+  const run = guarded(options, async (signal) => {
+    const previous = queue;
+    let done!: () => void;
+    queue = Promise.all([previous, new Promise<void>((resolve) => (done = resolve))]).then(() => undefined);
+    try {
+      await untilAborted(previous, signal);
+      return await check(path.resolve(repoRoot), generated, options, signal);
+    } finally {
+      done();
+    }
+  });
+  run.catch(() => {});
   return run;
 }
 
-async function check(root: string, generatedText: GeneratedText, options: TypeCheckOptions): Promise<TypeCheckResult> {
-  const generated: Record<string, string> = { 'schema.ts': generatedText['schema.ts'], 'relations.ts': generatedText['relations.ts'] };
+/** Runs `work` under one signal that the caller's signal and the timeout both abort, each with its own sentence. */
+async function guarded<T>(options: TypeCheckOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.abort(
+      new SqlfirstError(
+        `The type check did not finish within ${formatSeconds(timeoutMs)}; run it again (a first run compiles everything, later ones are incremental), or pass --no-typecheck.`,
+        { step: 'typecheck' },
+      ),
+    );
+  }, timeoutMs);
+  const cancel = () => controller.abort(new SqlfirstError('The type check was cancelled before it finished; run it again to see the breaks.', { step: 'typecheck', cause: options.signal?.reason }));
+  if (options.signal?.aborted) cancel();
+  else options.signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    return await work(controller.signal);
+  } catch (error) {
+    throw controller.signal.aborted ? controller.signal.reason : error;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', cancel);
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
+}
+
+/** Waits for `promise` (its outcome does not matter), or rejects as soon as `signal` aborts. */
+function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(
+      () => resolve(),
+      () => resolve(),
+    ).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
+interface Context {
+  root: string;
+  compiler: NativeCompiler;
+  typesDir: string;
+  database: WorkspacePackage;
+  checked: WorkspacePackage[];
+  signal: AbortSignal;
+  onCompilerStart?: (pid: number) => void;
+}
+
+async function check(root: string, desiredText: GeneratedText, options: TypeCheckOptions, signal: AbortSignal): Promise<TypeCheckResult> {
   const packages = await readWorkspace(root);
   const database = await findDatabasePackage(root, packages, options.typesDir);
   // not a workspace with a database package (sqlfirst used on its own): nothing to check
-  if (!database) return { breaks: [], packages: [] };
-  const typesDir = path.resolve(root, options.typesDir ?? path.join(database.rel, 'src', 'schema'));
-  const checked = [database, ...packages.filter((p) => p !== database && dependsOn(p, database.name))];
-  // the committed generated files are replaced by `generated`: not inputs
-  const generatedFiles = new Set(Object.keys(generated).map((name) => path.join(typesDir, name)));
+  if (!database) return { breaks: [], preexisting: [], packages: [] };
+  const context: Context = {
+    root,
+    compiler: await nativeCompiler(),
+    typesDir: path.resolve(root, options.typesDir ?? path.join(database.rel, 'src', 'schema')),
+    database,
+    checked: [database, ...packages.filter((p) => p !== database && dependsOn(p, database.name))],
+    signal,
+    onCompilerStart: options.onCompilerStart,
+  };
+  const desired: Record<string, string | undefined> = { 'schema.ts': desiredText['schema.ts'], 'relations.ts': desiredText['relations.ts'] };
+  if (options.baseline === false) {
+    const result = await checkCached(context, 'desired', desired);
+    return { breaks: result.breaks, preexisting: [], packages: result.packages, ...(result.skipped && { skipped: 'unchanged' as const }) };
+  }
+  const committed: Record<string, string | undefined> = {};
+  for (const name of GENERATED_NAMES) committed[name] = await fs.readFile(path.join(context.typesDir, name), 'utf8').catch(() => undefined);
+  // the desired types are the committed ones: every break is already there
+  if (GENERATED_NAMES.every((name) => committed[name] === desired[name])) {
+    const result = await checkCached(context, 'baseline', committed);
+    return { breaks: [], preexisting: result.breaks, packages: result.packages, ...(result.skipped && { skipped: 'unchanged' as const }) };
+  }
+  const settled = await Promise.allSettled([checkCached(context, 'desired', desired), checkCached(context, 'baseline', committed)]);
+  // both compilers have ended before either failure is reported
+  for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
+  const [now, before] = settled.map((s) => (s as PromiseFulfilledResult<CachedResult>).value);
+  const there = new Set(before.breaks.map(place));
+  return {
+    breaks: now.breaks.filter((b) => !there.has(place(b))),
+    preexisting: now.breaks.filter((b) => there.has(place(b))),
+    packages: now.packages,
+    ...(now.skipped && before.skipped && { skipped: 'unchanged' as const }),
+  };
+}
 
-  const cacheDir = path.join(root, TYPECHECK_DIR);
-  fs.mkdirSync(cacheDir, { recursive: true });
-  const lock = await acquireLock(path.join(cacheDir, 'lock'));
+/** A break is the same one in both checks when it is the same error at the same place (the message may print the types differently). */
+function place(item: TypeBreak): string {
+  return `${item.file}:${item.line}:${item.column}:${item.code}`;
+}
+
+interface CachedResult extends StoredResult {
+  skipped: boolean;
+}
+
+/** One check (`desired` or `baseline`) in its own folder, skipped when its inputs are those of its last run. */
+async function checkCached(context: Context, variant: 'desired' | 'baseline', generated: Record<string, string | undefined>): Promise<CachedResult> {
+  const { root, typesDir, checked } = context;
+  const workDir = path.join(root, TYPECHECK_DIR, variant);
+  await fs.mkdir(workDir, { recursive: true });
+  const lock = await acquireLock(path.join(workDir, 'lock'), context.signal);
   try {
-    const stateFile = path.join(cacheDir, 'state.json');
+    // the committed generated files are replaced by `generated`: not inputs
+    const generatedFiles = new Set(GENERATED_NAMES.map((name) => path.join(typesDir, name)));
     const walked = (await Promise.all(checked.map((p) => sourceFiles(p.dir)))).flat().filter((f) => !generatedFiles.has(f));
     const fixed = ROOT_INPUTS.map((name) => path.join(root, name));
-    const salt = JSON.stringify({ typescript: typescriptVersion(), typesDir: toRel(root, typesDir), packages: checked.map((p) => [p.rel, p.name]) });
+    const salt = JSON.stringify({ typescript: context.compiler.version, typesDir: toRel(root, typesDir), packages: checked.map((p) => [p.rel, p.name]) });
     const inputs = { root, generated, salt };
+    const stateFile = path.join(workDir, 'state.json');
 
     const previous = await readState(stateFile);
     if (previous) {
       const now = await fingerprint({ ...inputs, files: [...walked, ...fixed, ...previous.files.map((f) => path.resolve(root, f))] });
-      if (now === previous.fingerprint) return { ...previous.result, skipped: 'unchanged' };
+      if (now === previous.fingerprint) return { ...previous.result, skipped: true };
     }
 
-    const output = await compile({ root, generated, typesDir, cacheDir, database, checked });
-    const result = { breaks: output.breaks, packages: output.packages };
+    const output = await runCheck({ ...context, generated, workDir });
+    const result: StoredResult = { breaks: output.breaks.sort(compareBreaks), packages: output.packages };
     // remember the inputs the folder walk cannot see: files outside the checked packages and node_modules
     const inside = (file: string) => checked.some((p) => file.startsWith(p.dir + path.sep));
     const extra = output.files
@@ -102,39 +223,9 @@ async function check(root: string, generatedText: GeneratedText, options: TypeCh
       .sort();
     const files = [...walked, ...fixed, ...extra.map((f) => path.resolve(root, f))];
     await writeState(stateFile, { version: STAGE_VERSION, fingerprint: await fingerprint({ ...inputs, files }), files: extra, result });
-    return result;
+    return { ...result, skipped: false };
   } finally {
     await lock.release();
-  }
-}
-
-/** Runs the job in a worker thread (in this thread when the worker's module is not there, e.g. running from sources). */
-function compile(job: CompileJob): Promise<CompileOutput> {
-  const script = new URL('./worker.js', import.meta.url);
-  if (script.protocol !== 'file:' || !fs.existsSync(fileURLToPath(script))) return runJob(job);
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(script, { workerData: job });
-    let settled = false;
-    worker.once('message', (reply: WorkerReply) => {
-      settled = true;
-      if (reply.ok) resolve(reply.output);
-      else reject(new SqlfirstError(reply.message, { step: reply.step ?? 'typecheck', cause: Object.assign(new Error(reply.message), { stack: reply.stack }) }));
-    });
-    worker.once('error', (error) => {
-      settled = true;
-      reject(new SqlfirstError(`The type check failed (${error.message}); run again with --verbose for details.`, { step: 'typecheck', cause: error }));
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new SqlfirstError(`The type check stopped before it finished (exit code ${code}); run again.`, { step: 'typecheck' }));
-    });
-  });
-}
-
-function typescriptVersion(): string {
-  try {
-    return (createRequire(import.meta.url)('typescript/package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
   }
 }
 

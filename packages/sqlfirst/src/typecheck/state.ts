@@ -13,7 +13,7 @@ import { toRel } from './workspace.js';
 import { isProcessAlive } from '../process.js';
 
 /** Bump when the stage's behaviour changes, so a result remembered by an older sqlfirst is not reused. */
-export const STAGE_VERSION = 1;
+export const STAGE_VERSION = 2;
 
 export interface StoredResult {
   breaks: TypeBreak[];
@@ -63,7 +63,8 @@ export async function sourceFiles(dir: string): Promise<string[]> {
 
 export interface FingerprintInputs {
   root: string;
-  generated: Record<string, string>;
+  /** the generated files checked against; undefined: left out */
+  generated: Record<string, string | undefined>;
   /** extra values that change the result, e.g. TypeScript's version and the stage's options */
   salt: string;
   /** absolute paths of files whose content is an input */
@@ -74,7 +75,7 @@ export interface FingerprintInputs {
 export async function fingerprint(inputs: FingerprintInputs): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`sqlfirst typecheck ${STAGE_VERSION}\0${inputs.salt}\0`);
-  for (const name of Object.keys(inputs.generated).sort()) hash.update(`generated ${name}\0${inputs.generated[name]}\0`);
+  for (const name of Object.keys(inputs.generated).sort()) hash.update(`generated ${name}\0${inputs.generated[name] ?? '\0missing'}\0`);
   const files = [...new Set(inputs.files)].sort();
   const contents = await Promise.all(files.map((file) => fs.readFile(file).catch(() => undefined)));
   files.forEach((file, i) => {
@@ -90,8 +91,8 @@ export interface Lock {
   release(): Promise<void>;
 }
 
-/** Takes `file` as a lock (it holds the owner's pid), waiting for a live owner up to `waitMs`; a dead owner's lock is taken over. */
-export async function acquireLock(file: string, waitMs = 120_000): Promise<Lock> {
+/** Takes `file` as a lock (it holds the owner's pid), waiting for a live owner up to `waitMs` or until `signal` aborts; a dead owner's lock is taken over. */
+export async function acquireLock(file: string, signal: AbortSignal, waitMs = 120_000): Promise<Lock> {
   const deadline = Date.now() + waitMs;
   // written whole beside the lock, then linked into place: a reader never sees an empty lock
   const mine = `${file}.${process.pid}.tmp`;
@@ -104,6 +105,7 @@ export async function acquireLock(file: string, waitMs = 120_000): Promise<Lock>
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
+      signal.throwIfAborted();
       await waitForOwner(file, deadline, waitMs);
     }
   } finally {
