@@ -184,8 +184,9 @@ function stringLength(type: SqlType): number {
  *   time inside the spring-forward gap (2024-03-10 02:30 in New York) comes
  *   back an hour later, and the instants stored differ from server to server;
  * - date → timestamp (dates beyond year 294276 fail), numeric → integer (NaN),
- *   text → character(n) (trailing spaces are dropped), anything → text (the
- *   output of floats and dates depends on session settings).
+ *   text → character(n) (trailing spaces are dropped), floats or dates →
+ *   text (their output depends on session settings: extra_float_digits,
+ *   DateStyle, TimeZone).
  */
 export const SAFE_TYPE_CHANGES: ReadonlyArray<{ rule: string; holds(from: SqlType, to: SqlType): boolean }> = [
   {
@@ -205,6 +206,11 @@ export const SAFE_TYPE_CHANGES: ReadonlyArray<{ rule: string; holds(from: SqlTyp
   {
     rule: 'a float whose significand holds the integer exactly',
     holds: (from, to) => isInteger(from) && isFloat(to) && INTEGER_BITS[from.name] - 1 <= FLOAT_SIGNIFICAND_BITS[to.name],
+  },
+  {
+    // numbers print the same whatever the session settings, and read back exactly
+    rule: 'unbounded text holding an exact number',
+    holds: (from, to) => exactNumber(from) !== undefined && (to.name === 'text' || (to.name === 'varchar' && to.typmods.length === 0)),
   },
   {
     rule: 'real → double precision',
