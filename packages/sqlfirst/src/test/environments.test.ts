@@ -49,11 +49,11 @@ let tls: TestServer;
 let configRepo: string;
 /** cwd for the one run that uses the embedded database: its .sqlfirst/ lands here */
 let embeddedRepo: string;
-/** test configs: the real atlas.hcl with sandbox and production on another port */
-let tlsConfig: string;
-let plainConfig: string;
+/** the real atlas.hcl beside a copy of schema.sql; PG_SANDBOX_PORT / PG_PRODUCTION_PORT pick the test server */
+let config: string;
 let recorder: ConnectionRecorder;
-let recorderConfig: string;
+/** the TLS server's self-signed certificate: the CA that verify-full needs, given as PGSSLROOTCERT */
+let tlsCa: string;
 /** the TLS test config, managing one more schema: legacy */
 let legacyConfig: string;
 
@@ -84,11 +84,11 @@ before(async () => {
 
   configRepo = tempRepo('sqlfirst-envs-config-');
   fs.copyFileSync(SCHEMA, path.join(configRepo, 'schema.sql'));
-  tlsConfig = writeConfig('atlas-tls.hcl', tls.port);
-  plainConfig = writeConfig('atlas-plain.hcl', plain.port);
+  config = writeConfig('atlas.hcl');
+  tlsCa = path.join(configRepo, 'tls-server.crt');
+  fs.copyFileSync(path.join(tls.dataDir, 'server.crt'), tlsCa);
   recorder = await startRecorder();
-  recorderConfig = writeConfig('atlas-recorder.hcl', recorder.port);
-  legacyConfig = writeConfig('atlas-legacy.hcl', tls.port, ['legacy']);
+  legacyConfig = writeConfig('atlas-legacy.hcl', ['legacy']);
   embeddedRepo = tempRepo('sqlfirst-envs-embedded-');
 });
 
@@ -120,11 +120,12 @@ describe('local', { concurrency: true }, () => {
     assert.match(out, /✔ Applied \d+ statement\(s\).*the database matches the schema\. \(\d+(?: ms|\.\d s)\)\n?$/);
     assert.equal((await plain.query(urlOf(plain, db), "SELECT to_regclass('audit.events') IS NOT NULL AS ok"))[0].ok, true);
 
+    // the second sync with nothing changed takes the fast path (one catalog query) …
     const second = await script(SYNC_SCRIPT, ['--no-types'], { env, cwd: configRepo });
     assert.equal(second.code, 0, second.output);
-    // the full path ("No changes") or the fast path that proves nothing changed since the last sync
-    assert.match(second.stdout, /No changes: the database already matches the schema\.|✔ Nothing changed since the last sync/);
-    // and a full plan agrees: nothing left to apply
+    assert.match(second.stdout, /✔ Nothing changed since the last sync/);
+    assert.doesNotMatch(second.stdout, /✓ load schema/);
+    // … and a full plan agrees: nothing left to apply
     const plan = await runCli(['plan', '--env', 'local', '--config', ATLAS, '--exit-code'], { env, cwd: configRepo });
     record(plan);
     assert.equal(plan.code, 0, plan.output);
@@ -182,37 +183,55 @@ describe('sandbox', { concurrency: true }, () => {
     await assert.rejects(connectWithoutTls(tls, db), /no pg_hba\.conf entry|no encryption/);
   });
 
-  test('scripts/apply-schema-sandbox applies over TLS (sslmode=require) and converges', async () => {
+  test('scripts/apply-schema-sandbox applies over verified TLS (sslmode=verify-full) and converges', async () => {
     const db = await database(tls);
     const env = sandboxEnv(tls);
-    // the script passes its own --config first; a later --config (the test's port) wins
-    const args = ['--config', tlsConfig, '--var', `sandbox_database=${db}`, '--auto-approve'];
+    // the script passes its own --config first; a later --config (the copy beside the test's schema.sql) wins
+    const args = ['--config', config, '--var', `sandbox_database=${db}`, '--auto-approve'];
     const result = await script(SANDBOX_SCRIPT, args, { env, cwd: configRepo });
     assert.equal(result.code, 0, result.output);
     assert.match(result.stdout, /Environment\s+sandbox\b/);
-    assert.match(result.stdout, new RegExp(`Target\\s+postgres://${USER}:\\*\\*\\*\\*@127\\.0\\.0\\.1:${tls.port}/${db}\\?sslmode=require`));
+    assert.match(result.stdout, new RegExp(`Target\\s+postgres://${USER}:\\*\\*\\*\\*@127\\.0\\.0\\.1:${tls.port}/${db}\\?sslmode=verify-full`));
     assert.match(result.stdout, /✔ Applied \d+ statement\(s\)/);
     assert.equal((await tls.query(urlOf(tls, db), "SELECT to_regclass('audit.events') IS NOT NULL AS ok"))[0].ok, true);
+    // the script is `sync --no-types`: a second run with nothing changed takes the fast path …
     const again = await script(SANDBOX_SCRIPT, args, { env, cwd: configRepo });
     assert.equal(again.code, 0, again.output);
-    assert.match(again.stdout, /No changes|✔ Nothing changed since the last sync/);
-    const plan = await runCli(['plan', '--env', 'sandbox', '--config', tlsConfig, '--var', `sandbox_database=${db}`, '--exit-code'], { env, cwd: configRepo });
+    assert.match(again.stdout, /✔ Nothing changed since the last sync/);
+    // … and a full plan agrees
+    const plan = await runCli(['plan', '--env', 'sandbox', '--config', config, '--var', `sandbox_database=${db}`, '--exit-code'], { env, cwd: configRepo });
     record(plan);
     assert.equal(plan.code, 0, plan.output);
   });
 
   test('a server without TLS is refused with one sentence about TLS', async () => {
     const db = await database(plain);
-    const result = await failing(runCli(['sync', '--no-types', '--env', 'sandbox', '--config', plainConfig, '--var', `sandbox_database=${db}`, '--auto-approve'], { env: sandboxEnv(plain), cwd: configRepo }));
-    assert.match(oneLine(result), /does not accept TLS connections, but sslmode=require requires TLS/);
+    const result = await failing(runCli(['sync', '--no-types', '--env', 'sandbox', '--config', config, '--var', `sandbox_database=${db}`, '--auto-approve'], { env: sandboxEnv(plain), cwd: configRepo }));
+    assert.match(oneLine(result), /does not accept TLS connections, but sslmode=verify-full requires TLS/);
     assert.equal(await tableCount(plain, db), 0);
+  });
+
+  test('a certificate this machine cannot verify is refused, saying to set PGSSLROOTCERT', async () => {
+    const db = await database(tls);
+    const env = { ...sandboxEnv(tls), PGSSLROOTCERT: undefined };
+    const result = await failing(runCli(['sync', '--no-types', '--env', 'sandbox', '--config', config, '--var', `sandbox_database=${db}`, '--auto-approve'], { env, cwd: configRepo }));
+    assert.match(oneLine(result), /presented a TLS certificate that could not be verified .*set PGSSLROOTCERT \(or sslrootcert=FILE in the URL\) to that CA's certificate file, and run again\.$/);
+    assert.equal(await tableCount(tls, db), 0);
+  });
+
+  test('a host variable holding a port is named, with where the port goes, before any connection', async () => {
+    const connectionsBefore = recorder.connections;
+    const env = { ...sandboxEnv(tls), PG_SANDBOX_HOST: `127.0.0.1:${recorder.port}` };
+    const result = await failing(script(SANDBOX_SCRIPT, ['--config', config, '--auto-approve'], { env, cwd: configRepo }));
+    assert.match(oneLine(result), new RegExp(`PG_SANDBOX_HOST is "127\\.0\\.0\\.1:${recorder.port}"; it must be a host name only — put the port in PG_SANDBOX_PORT\\.$`));
+    assert.equal(recorder.connections, connectionsBefore);
   });
 
   test('without --auto-approve and without a terminal, it refuses and applies nothing', async () => {
     const db = await database(tls);
-    const viaScript = await failing(script(SANDBOX_SCRIPT, ['--config', tlsConfig, '--var', `sandbox_database=${db}`], { env: sandboxEnv(tls), cwd: configRepo }));
+    const viaScript = await failing(script(SANDBOX_SCRIPT, ['--config', config, '--var', `sandbox_database=${db}`], { env: sandboxEnv(tls), cwd: configRepo }));
     assert.match(oneLine(viaScript), /--auto-approve/);
-    const viaApply = await failing(runCli(['apply', '--env', 'sandbox', '--config', tlsConfig, '--var', `sandbox_database=${db}`], { env: sandboxEnv(tls), cwd: configRepo }));
+    const viaApply = await failing(runCli(['apply', '--env', 'sandbox', '--config', config, '--var', `sandbox_database=${db}`], { env: sandboxEnv(tls), cwd: configRepo }));
     assert.match(oneLine(viaApply), /--auto-approve/);
     assert.equal(await tableCount(tls, db), 0);
     assert.deepEqual(await tls.query(urlOf(tls, db), "SELECT 1 FROM pg_namespace WHERE nspname = 'audit'"), []);
@@ -220,8 +239,8 @@ describe('sandbox', { concurrency: true }, () => {
 
   test('a missing password is named in one sentence, before any connection', async () => {
     const connectionsBefore = recorder.connections;
-    const env = childEnv({ PG_SANDBOX_HOST: '127.0.0.1', PG_SANDBOX_USER: USER });
-    const result = await failing(script(SANDBOX_SCRIPT, ['--config', recorderConfig, '--auto-approve'], { env, cwd: configRepo }));
+    const env = childEnv({ PG_SANDBOX_HOST: '127.0.0.1', PG_SANDBOX_PORT: String(recorder.port), PG_SANDBOX_USER: USER });
+    const result = await failing(script(SANDBOX_SCRIPT, ['--config', config, '--auto-approve'], { env, cwd: configRepo }));
     const message = oneLine(result);
     for (const name of SANDBOX_NAMES) {
       if (name === 'PG_SANDBOX_PASSWORD') assert.match(message, new RegExp(`\\b${name}\\b`));
@@ -234,7 +253,7 @@ describe('sandbox', { concurrency: true }, () => {
 describe('production', () => {
   test('with all three variables missing, one sentence lists all three', async () => {
     const connectionsBefore = recorder.connections;
-    const result = await failing(runCli(['plan', '--env', 'production', '--config', recorderConfig], { env: childEnv({}), cwd: configRepo }));
+    const result = await failing(runCli(['plan', '--env', 'production', '--config', config], { env: childEnv({ PG_PRODUCTION_PORT: String(recorder.port) }), cwd: configRepo }));
     const message = oneLine(result);
     for (const name of PRODUCTION_NAMES) assert.match(message, new RegExp(`\\b${name}\\b`));
     assert.equal(recorder.connections, connectionsBefore);
@@ -313,8 +332,8 @@ describe('--json', { concurrency: true }, () => {
   });
 
   test('a failure with --json is one JSON document too', async () => {
-    const env = childEnv({ PG_SANDBOX_HOST: '127.0.0.1', PG_SANDBOX_USER: USER });
-    const result = await failing(script(SANDBOX_SCRIPT, ['--config', recorderConfig, '--json'], { env, cwd: configRepo }), { json: true });
+    const env = childEnv({ PG_SANDBOX_HOST: '127.0.0.1', PG_SANDBOX_PORT: String(recorder.port), PG_SANDBOX_USER: USER });
+    const result = await failing(script(SANDBOX_SCRIPT, ['--config', config, '--json'], { env, cwd: configRepo }), { json: true });
     const parsed = JSON.parse(result.stdout);
     assert.equal(parsed.ok, false);
     assert.match(parsed.error, /PG_SANDBOX_PASSWORD/);
@@ -353,24 +372,23 @@ function localEnv(server: TestServer, db: string): Record<string, string | undef
 }
 
 function sandboxEnv(server: TestServer): Record<string, string | undefined> {
-  void server; // the port comes from the test config
-  return childEnv({ PG_SANDBOX_HOST: '127.0.0.1', PG_SANDBOX_USER: USER, PG_SANDBOX_PASSWORD: PASSWORD });
+  return childEnv({ PG_SANDBOX_HOST: '127.0.0.1', PG_SANDBOX_PORT: String(server.port), PG_SANDBOX_USER: USER, PG_SANDBOX_PASSWORD: PASSWORD, PGSSLROOTCERT: tlsCa });
 }
 
-function productionEnv(): Record<string, string | undefined> {
-  return childEnv({ PG_PRODUCTION_HOST: '127.0.0.1', PG_PRODUCTION_USER: USER, PG_PRODUCTION_PASSWORD: PASSWORD });
+function productionEnv(server: TestServer): Record<string, string | undefined> {
+  return childEnv({ PG_PRODUCTION_HOST: '127.0.0.1', PG_PRODUCTION_PORT: String(server.port), PG_PRODUCTION_USER: USER, PG_PRODUCTION_PASSWORD: PASSWORD, PGSSLROOTCERT: tlsCa });
 }
 
 /** `sqlfirst apply --env NAME` with the variables of that environment pointing at `db`. */
-async function applyWith(envName: 'local' | 'sandbox' | 'production', server: TestServer, db: string, extra: string[], config?: string): Promise<CliResult> {
+async function applyWith(envName: 'local' | 'sandbox' | 'production', server: TestServer, db: string, extra: string[], configFile?: string): Promise<CliResult> {
   const args = ['apply', '--env', envName];
   let env: Record<string, string | undefined>;
   if (envName === 'local') {
-    args.push('--config', config ?? ATLAS);
+    args.push('--config', configFile ?? ATLAS);
     env = localEnv(server, db);
   } else {
-    args.push('--config', config ?? tlsConfig, '--var', `${envName}_database=${db}`);
-    env = envName === 'sandbox' ? sandboxEnv(server) : productionEnv();
+    args.push('--config', configFile ?? config, '--var', `${envName}_database=${db}`);
+    env = envName === 'sandbox' ? sandboxEnv(server) : productionEnv(server);
   }
   const result = await runCli([...args, ...extra], { env, cwd: configRepo });
   return record(result);
@@ -390,7 +408,7 @@ function script(file: string, args: string[], options: { env: Record<string, str
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve(record({ code, stdout, stderr, output: stdout + stderr }));
+      resolve(record({ code, pid: child.pid ?? 0, stdout, stderr, output: stdout + stderr }));
     });
   });
 }
@@ -485,21 +503,19 @@ function tempRepo(prefix: string): string {
 }
 
 /**
- * The real atlas.hcl with the sandbox and production port (fixed at 5432 there) replaced
- * by a test server's, and optionally more schemas in its `schemas` list: nothing else
- * changes, src stays file://schema.sql (a copy beside it).
+ * A copy of the real atlas.hcl beside the copy of schema.sql, optionally managing more
+ * schemas (its `schemas` list); nothing else changes: the test servers' ports come from
+ * PG_SANDBOX_PORT and PG_PRODUCTION_PORT.
  */
-function writeConfig(name: string, port: number, extraSchemas: string[] = []): string {
-  const text = fs.readFileSync(ATLAS, 'utf8');
-  let replaced = text.replace(/(@\$\{getenv\("PG_(?:SANDBOX|PRODUCTION)_HOST"\)\}):5432\//g, `$1:${port}/`);
-  assert.equal(replaced.split(`:${port}/`).length - 1, 2, 'the sandbox and production URLs of atlas.hcl name port 5432');
+function writeConfig(name: string, extraSchemas: string[] = []): string {
+  let text = fs.readFileSync(ATLAS, 'utf8');
   if (extraSchemas.length > 0) {
-    const before = replaced;
-    replaced = replaced.replace(/(\n\s*schemas\s*=\s*\[[^\]]*)\]/, (_, list: string) => `${list}, ${extraSchemas.map((s) => JSON.stringify(s)).join(', ')}]`);
-    assert.notEqual(replaced, before, 'atlas.hcl has a schemas list');
+    const before = text;
+    text = text.replace(/(\n\s*schemas\s*=\s*\[[^\]]*)\]/, (_, list: string) => `${list}, ${extraSchemas.map((s) => JSON.stringify(s)).join(', ')}]`);
+    assert.notEqual(text, before, 'atlas.hcl has a schemas list');
   }
   const file = path.join(configRepo, name);
-  fs.writeFileSync(file, replaced);
+  fs.writeFileSync(file, text);
   return file;
 }
 
