@@ -62,7 +62,11 @@ export async function runCheck(job: CheckJob): Promise<CheckOutput> {
     const files = group.flatMap((c) => (c.pkg === database ? c.files.map((f) => copiedPath(copy, f)) : c.files));
     const buildInfo = await writeGeneratedConfig({ base: group[0], files, database: { name: database.name, entry }, file });
     wanted.add(file).add(buildInfo);
-    const run = await runCompiler(compiler, ['-p', file, '--pretty', 'false', '--listFiles'], { cwd: root, signal, onStart: job.onCompilerStart });
+    const run = await runCompiler(compiler, ['-p', file, '--pretty', 'false', '--listFiles'], { cwd: root, signal, onStart: job.onCompilerStart }).catch(async (error: unknown) => {
+      // a killed compiler may leave its build info half written: the next run starts cold instead
+      await fs.rm(buildInfo, { force: true });
+      throw error;
+    });
     return { group, file, run, output: parseCompilerOutput(run.stdout) };
   });
   const settled = await Promise.allSettled(runs);

@@ -53,14 +53,11 @@ export interface CompilerRun {
 
 export interface RunOptions {
   cwd: string;
-  /** kills the compiler; the promise then rejects with the signal's reason once the process is gone */
+  /** kills the compiler; the promise then rejects with the signal's reason once the process is gone (its build info may be half written) */
   signal: AbortSignal;
   /** told the process id as soon as the compiler runs */
   onStart?: (pid: number) => void;
 }
-
-/** How long a compiler that ignores SIGTERM gets before it is killed outright. */
-const KILL_GRACE_MS = 2000;
 
 /** Runs the compiler with `args` to its end (any exit code) and answers what it printed. */
 export async function runCompiler(compiler: NativeCompiler, args: string[], options: RunOptions): Promise<CompilerRun> {
@@ -71,24 +68,19 @@ export async function runCompiler(compiler: NativeCompiler, args: string[], opti
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    let grace: NodeJS.Timeout | undefined;
-    const abort = () => {
-      child.kill();
-      grace = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-    };
+    // the compiler does not stop promptly on SIGTERM (a cold check went on for seconds): killed outright, it writes nothing but build info
+    const abort = () => child.kill('SIGKILL');
     options.signal.addEventListener('abort', abort, { once: true });
     child.once('spawn', () => {
       if (child.pid !== undefined) options.onStart?.(child.pid);
     });
     child.once('error', (error) => {
       options.signal.removeEventListener('abort', abort);
-      clearTimeout(grace);
       reject(new SqlfirstError(`The TypeScript compiler ${compiler.exe} could not be started (${error.message}); run npm install again, or pass --no-typecheck.`, { step: 'typecheck', cause: error }));
     });
     // 'close': the process has exited and its output is read to the end
     child.once('close', (code) => {
       options.signal.removeEventListener('abort', abort);
-      clearTimeout(grace);
       if (options.signal.aborted) reject(options.signal.reason);
       else resolve({ code: code ?? undefined, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
     });
