@@ -21,7 +21,7 @@ export const DEFAULT_LOCK_WAIT_MS = 30_000;
 
 /** Schema files are read and checked before anything connects. */
 export const readSchema = step('read schema', async (run) => {
-  run.files = await readSchemaFiles(run.request.schemaFiles);
+  run.files = await readSchemaFiles(run.request.schemaFiles, { allowEmpty: run.request.allowEmpty });
   return { detail: run.files.map((f) => f.name).join(', ') };
 });
 
@@ -131,18 +131,20 @@ export const checkBreaks = step('typecheck', async (run) => {
   if (!run.typeCheck) return { detail: 'skipped' };
   const { groupBreaks } = await import('../typecheck/index.js');
   const result = await run.typeCheck;
-  const changes = needed(run.plan, 'the plan').changes;
-  run.breaks = { caused: changes.length ? groupBreaks(result.breaks, changes) : [], preexisting: [] };
+  const changes = needed(run.plan, 'the plan').changes.map((change) => ({ label: change.sql, identifiers: [] as string[] }));
+  run.breaks = { caused: changes.length ? groupBreaks(result.breaks, changes) : [], preexisting: result.preexisting.length ? groupBreaks(result.preexisting, []) : [] };
   const count = result.breaks.length;
   const heading = run.command === 'plan' || run.request.dryRun ? 'These changes break the TypeScript that uses the database:' : 'The new schema breaks the TypeScript that uses the database:';
   run.reporter.breaks(run.breaks.caused, heading);
+  run.reporter.breaks(run.breaks.preexisting, 'Already broken before this change (with the committed types), not caused by it:');
   if (count > 0 && blocksOnBreaks(run)) {
     throw new SqlfirstError(
       `Refusing to apply: the new schema breaks ${plural(count, 'place')} in the workspace's TypeScript (listed above); fix the code first, or pass --allow-breaking to apply anyway (nothing was changed).`,
       { step: 'typecheck' },
     );
   }
-  return { detail: `${plural(result.packages.length, 'package')}, ${plural(count, 'break')}${result.skipped ? ' (unchanged since the last check)' : ''}` };
+  const preexisting = result.preexisting.length ? `, ${result.preexisting.length} there before` : '';
+  return { detail: `${plural(result.packages.length, 'package')}, ${plural(count, 'break')}${preexisting}${result.skipped ? ' (unchanged since the last check)' : ''}` };
 });
 
 /** Shared databases refuse code-breaking changes; the local loop applies them and warns. */
