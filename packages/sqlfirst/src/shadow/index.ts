@@ -199,19 +199,21 @@ export async function loadSchema(files: SchemaFile[], shadow: Shadow): Promise<S
 }
 
 /** One sentence: where, what PostgreSQL said (or what the statement did), and what to do. */
-export function describeLoadFailure(failure: LoadFailure): string {
+function describeLoadFailure(failure: LoadFailure): string {
   const where = failure.line === undefined ? failure.file : `${failure.file} line ${failure.line}`;
   const statement = failure.statement === undefined ? '' : `, in "${firstLine(failure.statement, 80)}"`;
   const unchanged = '(the target was not changed)';
+  // effects found only after everything loaded (an event trigger, say) have no one statement to blame
+  const subject = failure.statement === undefined ? 'the schema' : 'the statement';
   switch (failure.reason) {
     case 'missing':
       return `${where}: ${failure.message}${statement}; no statement in the schema creates it, so add it or fix the name ${unchanged}.`;
     case 'timeout':
       return `${where}: the statement ran longer than ${formatMs(SHADOW_STATEMENT_TIMEOUT_MS)}, the limit for one schema statement${statement}; make it faster or remove it ${unchanged}.`;
     case 'rows':
-      return `${where}: the statement ${failure.message}${statement}, but a schema file describes tables, not their rows; remove what writes them ${unchanged}.`;
+      return `${where}: ${subject} ${failure.message}${statement}, but a schema file describes tables, not their rows; remove what writes them ${unchanged}.`;
     case 'roles':
-      return `${where}: the statement ${failure.message}${statement}, but roles belong to the server, not to a schema file; remove it (sqlfirst undid what it could, and the target was not changed).`;
+      return `${where}: ${subject} ${failure.message}${statement}, but roles belong to the server, not to a schema file; remove it (sqlfirst undid what it could, and the target was not changed).`;
     default:
       return `${where}: ${failure.message}${statement}; fix the statement ${unchanged}.`;
   }
