@@ -30,19 +30,21 @@ export function dataLossByAction(plan: Plan): Array<DataLoss | undefined> {
   const typeChanges = new Map<string, { from: string; to: string }>();
   const madeUnlogged = new Set<string>();
   const changedAttributes = new Map<string, string[]>();
+  const enumValues = new Map<string, { from: string[]; to: string[] }>();
   for (const delta of plan.deltas) {
     if (delta.verb !== 'set') continue;
     const key = encodeId(delta.id);
     changedAttributes.set(key, [...(changedAttributes.get(key) ?? []), delta.attr]);
     if (delta.id.kind === 'column' && delta.attr === 'type') typeChanges.set(key, { from: String(delta.from), to: String(delta.to) });
     if (delta.id.kind === 'table' && delta.attr === 'persistence' && delta.to === 'u') madeUnlogged.add(key);
+    if (delta.id.kind === 'type' && delta.attr === 'values') enumValues.set(key, { from: delta.from as string[], to: delta.to as string[] });
   }
   const producedBy = new Map<string, number>();
   plan.actions.forEach((action, index) => action.produces.forEach((id) => producedBy.set(encodeId(id), index)));
   const recreated = (id: StableId, index: number) => (producedBy.get(encodeId(id)) ?? -1) > index;
 
   return plan.actions.map((action, index) => {
-    if (action.dataLoss === 'destructive') return destructiveLoss(action, (id) => recreated(id, index), changedAttributes);
+    if (action.dataLoss === 'destructive') return destructiveLoss(action, (id) => recreated(id, index), changedAttributes, enumValues);
     // pg-delta's TYPE statement is the one that rewrites the column; its DROP/SET DEFAULT bookends do not
     if (action.verb === 'alter' && action.rewriteRisk) {
       for (const column of action.consumes.filter((id) => id.kind === 'column')) {
@@ -70,13 +72,25 @@ export function dataLossByAction(plan: Plan): Array<DataLoss | undefined> {
 
 const DATA_BEARING = new Set(['table', 'materializedView', 'column', 'typeAttribute']);
 
-function destructiveLoss(action: Action, recreated: (id: StableId) => boolean, changedAttributes: Map<string, string[]>): DataLoss {
+function destructiveLoss(
+  action: Action,
+  recreated: (id: StableId) => boolean,
+  changedAttributes: Map<string, string[]>,
+  enumValues: Map<string, { from: string[]; to: string[] }>,
+): DataLoss {
   const held = action.destroys.filter((id) => DATA_BEARING.has(id.kind));
   // a table's drop names the table, not each of its columns
   const root = held.find((id) => id.kind !== 'column' && id.kind !== 'typeAttribute') ?? held[0];
   if (!root) {
+    // pg-delta rebuilds an enum that loses or reorders values, and converts its columns through text
     const column = action.consumes.find((id) => id.kind === 'column');
-    if (column) return { kind: 'type-change', reason: `converts ${describe(column)} to a rebuilt type: values the new type lacks are lost` };
+    const rebuilt = action.consumes.find((id) => enumValues.has(encodeId(id)));
+    if (column && rebuilt) {
+      const { from, to } = enumValues.get(encodeId(rebuilt))!;
+      const removed = from.filter((value) => !to.includes(value)).map((value) => `'${value}'`);
+      const change = removed.length > 0 ? `without ${removed.join(', ')}: rows holding ${removed.length > 1 ? 'them' : 'it'} cannot be converted` : 'with its values reordered';
+      return { kind: 'type-change', reason: `converts ${describe(column)} to enum ${qualifiedName(rebuilt)} rebuilt ${change}` };
+    }
     return { kind: 'drop', reason: 'destroys stored data (pg-delta marks it destructive)' };
   }
   if (recreated(root)) {
@@ -97,9 +111,12 @@ const CONTENTS: Record<string, string> = {
 const KIND_WORDS: Record<string, string> = { materializedView: 'materialized view', typeAttribute: 'attribute' };
 
 function describe(id: StableId): string {
-  const parts = id as { kind: string; schema?: string; table?: string; type?: string; name?: string };
-  const name = [parts.schema, parts.table ?? parts.type, parts.name].filter(Boolean).join('.');
-  return `${KIND_WORDS[parts.kind] ?? parts.kind} ${name}`;
+  return `${KIND_WORDS[id.kind] ?? id.kind} ${qualifiedName(id)}`;
+}
+
+function qualifiedName(id: StableId): string {
+  const parts = id as { schema?: string; table?: string; type?: string; name?: string };
+  return [parts.schema, parts.table ?? parts.type, parts.name].filter(Boolean).join('.');
 }
 
 /**

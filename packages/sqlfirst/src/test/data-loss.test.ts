@@ -273,6 +273,12 @@ describe('the engine flags the red team’s cases and not the safe ones', () => 
       expected: [{ kind: 'sequence-position', reason: 'drops sequence public.m_id_seq and its position: it is created again from its start value, handing out values already in use' }],
     },
     {
+      name: 'an enum value removed',
+      current: "CREATE TYPE mood AS ENUM ('ok', 'sad', 'glad'); CREATE TABLE m (v mood);",
+      desired: "CREATE TYPE mood AS ENUM ('ok', 'glad'); CREATE TABLE m (v mood);",
+      expected: [{ kind: 'type-change', reason: "converts column public.m.v to enum public.mood rebuilt without 'sad': rows holding it cannot be converted" }],
+    },
+    {
       name: 'a dropped column',
       current: 'CREATE TABLE m (v int, w int);',
       desired: 'CREATE TABLE m (v int);',
