@@ -164,6 +164,26 @@ describe('typecheck stage', () => {
     assert.equal(same.result.skipped, 'unchanged');
   });
 
+  it("keeps a package's own paths, declared in a config it extends outside the package, and sees that config change", async (t) => {
+    const root = makeWorkspace(t);
+    const shared = path.join(root, 'tsconfig.paths.json');
+    // relative to the file declaring them, as TypeScript resolves them
+    fs.writeFileSync(shared, '{\n  // shared\n  "compilerOptions": { "paths": { "@fixture/money": ["./packages/trading-core/src/db.ts"], }, },\n}\n');
+    const config = path.join(root, 'packages', 'trading-core', 'tsconfig.json');
+    fs.writeFileSync(config, JSON.stringify({ extends: '../../tsconfig.paths.json', ...JSON.parse(fs.readFileSync(config, 'utf8')) }, null, 2));
+    fs.writeFileSync(path.join(root, 'packages', 'trading-core', 'src', 'money.ts'), "import type { Decimal } from '@fixture/money';\nexport const unit: Decimal = '1.00';\n");
+
+    const first = await timedCheck(root, COMMITTED, { baseline: false });
+    assert.deepEqual(first.result.breaks.filter((b) => b.file.endsWith('/money.ts')), [], JSON.stringify(first.result.breaks, null, 2));
+    fs.writeFileSync(shared, '{ "compilerOptions": { "paths": { "@fixture/money": ["./nowhere.ts"] } } }\n');
+    const second = await timedCheck(root, COMMITTED, { baseline: false });
+    assert.equal(second.result.skipped, undefined, 'the shared config is an input');
+    assert.deepEqual(
+      second.result.breaks.filter((b) => b.file.endsWith('/money.ts')).map((b) => [b.line, b.code]),
+      [[1, 2307]],
+    );
+  });
+
   it('kills the compiler when the caller aborts', async (t) => {
     const root = makeWorkspace(t);
     const controller = new AbortController();

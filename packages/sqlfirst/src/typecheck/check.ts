@@ -47,7 +47,8 @@ export async function runCheck(job: CheckJob): Promise<CheckOutput> {
   const rootDir = databaseConfig?.options.rootDir;
   const sourceDir = typeof rootDir === 'string' ? path.resolve(database.dir, rootDir) : path.join(database.dir, 'src');
   const copy = await prepareCopy(database, sourceDir, job.typesDir, job.generated, path.join(job.workDir, 'database'));
-  const entry = await copyEntry(copy);
+  // only the database package's users import it by name
+  const entry = configs.some((c) => c.pkg !== database) ? await copyEntry(copy) : undefined;
 
   // packages with equal options share one run: the database's types are read and checked once
   const groups = new Map<string, PackageConfig[]>();
@@ -60,7 +61,7 @@ export async function runCheck(job: CheckJob): Promise<CheckOutput> {
     const id = createHash('sha256').update(group.map((c) => c.pkg.rel).join('\0')).digest('hex').slice(0, 12);
     const file = path.join(job.workDir, `tsconfig.${id}.json`);
     const files = group.flatMap((c) => (c.pkg === database ? c.files.map((f) => copiedPath(copy, f)) : c.files));
-    const buildInfo = await writeGeneratedConfig({ base: group[0], files, database: { name: database.name, entry }, file });
+    const buildInfo = await writeGeneratedConfig({ base: group[0], files, database: entry === undefined ? undefined : { name: database.name, entry }, file });
     wanted.add(file).add(buildInfo);
     const run = await runCompiler(compiler, ['-p', file, '--pretty', 'false', '--listFiles'], { cwd: root, signal, onStart: job.onCompilerStart }).catch(async (error: unknown) => {
       // a killed compiler may leave its build info half written: the next run starts cold instead

@@ -178,8 +178,8 @@ export interface GeneratedConfig {
   base: PackageConfig;
   /** every file to check, absolute (the database package's already mapped into the copy) */
   files: string[];
-  /** the database package's name and the copy's entry its imports resolve to */
-  database: { name: string; entry: string };
+  /** the database package's name and the copy's entry its imports resolve to (undefined: nothing imports it by name) */
+  database?: { name: string; entry: string };
   /** where the config goes; its build info goes beside it */
   file: string;
 }
@@ -194,7 +194,7 @@ export async function writeGeneratedConfig(config: GeneratedConfig): Promise<str
   const buildInfo = config.file.replace(/\.json$/, '.tsbuildinfo');
   const paths: Record<string, string[]> = {};
   for (const [pattern, targets] of Object.entries(config.base.paths ?? {})) paths[pattern] = targets.map(relative);
-  paths[config.database.name] = [relative(config.database.entry)];
+  if (config.database) paths[config.database.name] = [relative(config.database.entry)];
   const text = `${JSON.stringify(
     {
       extends: relative(config.base.configFile),
