@@ -1,4 +1,4 @@
-import { SqlfirstError } from '../errors.js';
+import { customColumnDeclarations, customColumnFor, unmappableTypes, type CustomColumn } from './custom-columns.js';
 
 /** The first lines of both generated files; no timestamp, so two runs give the same bytes. */
 export const GENERATED_HEADER =
@@ -23,34 +23,13 @@ function withHeader(text: string): string {
   return `${GENERATED_HEADER}${text.trimEnd()}\n`;
 }
 
-/**
- * Types drizzle-kit cannot map become custom columns whose TypeScript type is
- * what node-postgres returns for them: a Buffer for bytea, the text form for the
- * rest (it parses none of them). Each column keeps its SQL type in its config.
- */
-const CUSTOM_COLUMNS = {
-  sqlfirstBuffer: 'Buffer',
-  sqlfirstString: 'string',
-} as const;
-type CustomColumn = keyof typeof CUSTOM_COLUMNS;
+// drizzle-kit prints a type as format_type does; custom columns are keyed by internal name
+const INTERNAL_NAMES: Record<string, string> = { 'bit varying': 'varbit' };
 
-const AS_BUFFER = new Set(['bytea']);
-const AS_STRING = new Set([
-  ...['int4', 'int8', 'num', 'ts', 'tstz', 'date'].flatMap((kind) => [`${kind}range`, `${kind}multirange`]),
-  'tsvector',
-  'tsquery',
-  'xml',
-  'money',
-  'bit',
-  'bit varying',
-]);
-
-function customColumnFor(sqlType: string): CustomColumn | undefined {
+function customColumnForText(sqlType: string): CustomColumn | undefined {
   // "bit varying(8)" → "bit varying"
   const base = sqlType.replace(/\(.*\)$/, '').trim().toLowerCase();
-  if (AS_BUFFER.has(base)) return 'sqlfirstBuffer';
-  if (AS_STRING.has(base)) return 'sqlfirstString';
-  return undefined;
+  return customColumnFor(INTERNAL_NAMES[base] ?? base);
 }
 
 // alone on its line, or after `pgView("name", {` for a view's first column
@@ -84,7 +63,7 @@ function mapUnknownTypes(text: string): string {
     const sqlType = todo ? todo[1] : 'unknown';
     // drizzle-kit already appends .array() for each [] of an array column
     const elementType = sqlType.replace(/(\[\])+$/, '');
-    const custom = customColumnFor(elementType);
+    const custom = customColumnForText(elementType);
     if (!custom) {
       unmappable.push(`${relation}.${column[2]} (${sqlType})`);
       continue;
@@ -98,24 +77,9 @@ function mapUnknownTypes(text: string): string {
     const call = `${custom}("${column[2]}", { type: ${JSON.stringify(elementType)} })`;
     out.push(line.replace(UNKNOWN_COLUMN, `$1${call}`));
   }
-  if (unmappable.length > 0) {
-    throw new SqlfirstError(
-      `drizzle-kit cannot map the PostgreSQL type of ${unmappable.join(', ')} to a Drizzle column type; use a type Drizzle supports in schema.sql (for a domain or composite type, its underlying types) and run the sync again.`,
-      { step: 'types' },
-    );
-  }
+  if (unmappable.length > 0) throw unmappableTypes(unmappable);
   if (used.size === 0) return text;
   return ensureImported(insertAfterImports(out, customColumnDeclarations(used)), 'customType');
-}
-
-function customColumnDeclarations(used: Set<CustomColumn>): string[] {
-  const declarations = (Object.keys(CUSTOM_COLUMNS) as CustomColumn[])
-    .filter((name) => used.has(name))
-    .map((name) => {
-      const data = CUSTOM_COLUMNS[name];
-      return `const ${name} = customType<{ data: ${data}; driverData: ${data}; config: { type: string }; configRequired: true }>({ dataType: (config) => config.type });`;
-    });
-  return ['', '// PostgreSQL types drizzle-kit cannot map, typed as node-postgres returns them (sqlfirst)', ...declarations];
 }
 
 function insertAfterImports(lines: string[], inserted: string[]): string {
