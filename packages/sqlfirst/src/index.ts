@@ -7,5 +7,5 @@ export { SqlfirstError } from './errors.js';
 export { maskUrl } from './target/url.js';
 export { startEmbeddedServer, type EmbeddedServer } from './embedded/server.js';
 export { NO_SKIPS, type DiffPolicy } from './policy/index.js';
-export { runCheck, findMigrationArtifacts, type CheckRequest, type MigrationArtifact } from './workflow/check.js';
+export { findMigrationArtifacts, type MigrationArtifact } from './workflow/check.js';
 export { typeCheckWorkspace, groupBreaks, OTHER_CHANGES, type TypeBreak, type TypeCheckResult, type TypeCheckOptions, type ChangeRef, type BreakGroup } from './typecheck/index.js';

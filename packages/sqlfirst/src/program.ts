@@ -112,19 +112,7 @@ withTargetOptions(program.command('types'))
 
 withTargetOptions(program.command('check'))
   .description('for CI: fail when the Drizzle types differ from schema.sql, a Drizzle migration exists, or (with --env or --url) the database has drifted; changes nothing')
-  .action(async (options) => {
-    const { Reporter } = await import('./report/index.js');
-    const reporter = new Reporter({ json: Boolean(options.json), verbose: Boolean(options.verbose) });
-    try {
-      const [{ resolveTarget }, { readProject }, { runCheck }] = await Promise.all([import('./workflow/request.js'), import('./config/project.js'), import('./workflow/check.js')]);
-      const project = readProject();
-      const spec = await resolveTarget(options, project);
-      process.exitCode = await runCheck({ ...spec, drift: Boolean(options.env || options.url) }, reporter);
-    } catch (error) {
-      reporter.failure('check', error);
-      process.exitCode = 1;
-    }
-  });
+  .action((options) => run('check', options, { drift: Boolean(options.env || options.url) }));
 
 type CommandName = import('./workflow/index.js').CommandName;
 type RunRequest = import('./workflow/request.js').RunRequest;
@@ -134,6 +122,7 @@ const TITLES: Record<CommandName, string> = {
   apply: 'sqlfirst apply',
   sync: 'sqlfirst sync',
   types: 'sqlfirst types',
+  check: 'sqlfirst check',
 };
 
 /** Resolves the request, runs the command's steps, and turns any failure into one line and exit code 1. */

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { eq } from 'drizzle-orm';
-import { NO_SKIPS, Reporter, runApply, startEmbeddedServer, type EmbeddedServer } from 'sqlfirst';
+import { NO_SKIPS, Reporter, runCommand, startEmbeddedServer, type EmbeddedServer } from 'sqlfirst';
 import {
   assets,
   closeDb,
@@ -60,11 +60,12 @@ describe('@livermore/database client', () => {
         done();
       },
     });
-    const code = await runApply(
-      { url, schemaFiles: [SCHEMA_SQL], schemas: [], policy: NO_SKIPS, autoApprove: true },
+    const outcome = await runCommand(
+      'apply',
+      { url, schemaFiles: [SCHEMA_SQL], schemas: [], policy: NO_SKIPS, autoApprove: true, typeCheck: false },
       new Reporter({ out: sink, err: sink }),
     );
-    assert.equal(code, 0, output);
+    assert.equal(outcome.exitCode, 0, output);
   });
 
   after(async () => {

@@ -6,6 +6,7 @@
  * from the diff as pg-delta policy filters, so the engine plans around them.
  */
 import { parsePlan, plan as pgDeltaPlan, serializePlan, type Plan as EnginePlan, type Policy, type StableId } from '@supabase/pg-delta';
+import { dataLossByAction } from './data-loss.js';
 import type { SchemaState } from './state.js';
 
 /** A schema object, e.g. { kind: 'table', name: 'public.orders' } or { kind: 'column', name: 'public.orders.price' }. */
@@ -101,12 +102,12 @@ function splitQualified(name: string): [string, string] {
 }
 
 function fromEngine(engine: EnginePlan): MigrationPlan {
-  const typeChanges = columnTypeChanges(engine);
+  const losses = dataLossByAction(engine);
   return {
-    changes: engine.actions.map((action) => ({
+    changes: engine.actions.map((action, index) => ({
       sql: action.sql,
       verb: action.verb,
-      dataLoss: action.dataLoss === 'destructive' ? 'drops stored data' : lossyTypeChange(action, typeChanges),
+      dataLoss: losses[index]?.reason,
       transactional: action.transactionality === 'transactional',
       lockClass: action.lockClass,
       rewrites: action.rewriteRisk,
@@ -118,60 +119,6 @@ function fromEngine(engine: EnginePlan): MigrationPlan {
     targetFingerprint: engine.target.fingerprint,
     engine,
   };
-}
-
-/** "schema.table.column" → the column's type before and after, from the plan's deltas. */
-function columnTypeChanges(engine: EnginePlan): Map<string, { from: string; to: string }> {
-  const changes = new Map<string, { from: string; to: string }>();
-  for (const delta of engine.deltas) {
-    if (delta.verb === 'set' && delta.attr === 'type' && delta.id.kind === 'column') {
-      changes.set(objectRef(delta.id)[0].name, { from: String(delta.from), to: String(delta.to) });
-    }
-  }
-  return changes;
-}
-
-/** A column type change that is not a known widening may truncate or round values. */
-function lossyTypeChange(action: EnginePlan['actions'][number], typeChanges: Map<string, { from: string; to: string }>): string | undefined {
-  for (const column of action.consumes.flatMap(objectRef).filter((ref) => ref.kind === 'column')) {
-    const change = typeChanges.get(column.name);
-    if (change && !isWidening(change.from, change.to)) return `${change.from} → ${change.to} may change stored values`;
-  }
-  return undefined;
-}
-
-const INTEGER_RANK: Record<string, number> = { smallint: 1, integer: 2, bigint: 3 };
-/** decimal digits each integer type can hold, to fit into numeric(p,s) */
-const INTEGER_DIGITS: Record<string, number> = { smallint: 5, integer: 10, bigint: 19 };
-const LENGTHED = /^(character varying|character|bit varying)\((\d+)\)$/;
-const NUMERIC = /^numeric\((\d+),(\d+)\)$/;
-
-export function isWidening(from: string, to: string): boolean {
-  if (from === to || to === 'text') return true;
-  if (from in INTEGER_RANK) {
-    if (to in INTEGER_RANK) return INTEGER_RANK[to] >= INTEGER_RANK[from];
-    if (to === 'numeric') return true;
-    const numeric = NUMERIC.exec(to);
-    return Boolean(numeric && Number(numeric[1]) - Number(numeric[2]) >= INTEGER_DIGITS[from]);
-  }
-  if (from === 'real') return to === 'double precision';
-  if (from === 'timestamp without time zone') return to === 'timestamp with time zone';
-  const fromLength = LENGTHED.exec(from);
-  if (fromLength) {
-    if (to === 'character varying') return fromLength[1] !== 'bit varying';
-    const toLength = LENGTHED.exec(to);
-    return Boolean(toLength && toLength[1] === fromLength[1] && Number(toLength[2]) >= Number(fromLength[2]));
-  }
-  const fromNumeric = NUMERIC.exec(from);
-  if (fromNumeric) {
-    if (to === 'numeric') return true;
-    const toNumeric = NUMERIC.exec(to);
-    if (!toNumeric) return false;
-    const [p, s] = [Number(fromNumeric[1]), Number(fromNumeric[2])];
-    const [p2, s2] = [Number(toNumeric[1]), Number(toNumeric[2])];
-    return s2 >= s && p2 - s2 >= p - s;
-  }
-  return false;
 }
 
 const NAMED_KINDS = new Set(['schema', 'table', 'view', 'materializedView', 'sequence', 'index', 'type', 'domain', 'function', 'procedure', 'column', 'constraint', 'trigger']);

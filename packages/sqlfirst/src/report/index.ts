@@ -42,8 +42,8 @@ export interface StepTiming {
 export interface Outcome {
   exitCode: number;
   message: string;
-  /** success: green ✔; warning: done, with something to act on; cancelled: a choice, not a failure */
-  tone: 'success' | 'warning' | 'cancelled';
+  /** success: green ✔; warning: done, with something to act on; cancelled: a choice, not a failure; failed: the run worked and found problems (check) */
+  tone: 'success' | 'warning' | 'cancelled' | 'failed';
   plan?: MigrationPlan;
   skipped?: SkippedChange[];
   breaks?: { caused: BreakGroup[]; preexisting: BreakGroup[] };
@@ -51,6 +51,8 @@ export interface Outcome {
   typesWritten?: string[];
   /** the exact commands to run next */
   hints?: string[];
+  /** what a check found wrong, one line each */
+  problems?: string[];
 }
 
 /** a step running longer than this says so when there is no spinner */
@@ -199,12 +201,13 @@ export class Reporter {
   /** The final line (or the JSON document) for a run that ended as planned. */
   finish(command: string, outcome: Outcome): void {
     if (this.json) {
-      this.writeJson({ ok: outcome.tone !== 'cancelled', command, ...this.header, ...outcomeJson(outcome) });
+      this.writeJson({ ok: outcome.tone !== 'cancelled' && outcome.tone !== 'failed', command, ...this.header, ...outcomeJson(outcome) });
       return;
     }
     for (const hint of outcome.hints ?? []) this.line(`  ${hint}`);
-    const mark = outcome.tone === 'success' ? this.c.green(this.c.bold('✔')) : outcome.tone === 'warning' ? this.c.yellow(this.c.bold('!')) : this.c.dim('–');
-    this.out.write(`${mark} ${redact(outcome.message)} ${this.c.dim(`(${formatMs(Date.now() - this.started)})`)}\n`);
+    const mark = { success: this.c.green(this.c.bold('✔')), warning: this.c.yellow(this.c.bold('!')), cancelled: this.c.dim('–'), failed: this.c.red(this.c.bold('✖')) }[outcome.tone];
+    const stream = outcome.tone === 'failed' ? this.err : this.out;
+    stream.write(`${mark} ${redact(outcome.message)} ${this.c.dim(`(${formatMs(Date.now() - this.started)})`)}\n`);
   }
 
   failure(command: string, error: unknown): void {
@@ -255,6 +258,7 @@ function outcomeJson(outcome: Outcome): Record<string, unknown> {
     applied: outcome.applied,
     typesWritten: outcome.typesWritten,
     hints: outcome.hints,
+    problems: outcome.problems,
   };
 }
 

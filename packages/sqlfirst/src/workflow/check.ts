@@ -8,21 +8,11 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { SqlfirstError } from '../errors.js';
-import type { Reporter } from '../report/index.js';
-import type { GeneratedTypes } from '../typegen/index.js';
-import { loadDesired, openTarget, planAgainst, type TargetSpec } from './session.js';
-import { repositoryRoot } from '../config/repository.js';
-import { generateTypes, TYPES_DIR } from './types.js';
-
-export interface CheckRequest extends TargetSpec {
-  /** compare the live database with schema.sql (the CLI sets it for an explicit --env or --url) */
-  drift?: boolean;
-  /** where the committed types live, relative to the repository root */
-  typesDir?: string;
-  /** the repository to scan; default: the one holding the current directory */
-  root?: string;
-}
+import { planChanges } from '../engine/index.js';
+import { policySkips } from '../policy/index.js';
+import { escapeRegExp, firstLine, plural } from '../text.js';
+import { needed, runSteps, step, type RunContext } from './run.js';
+import { connect, loadDesired, readSchema, readTarget, typesFolder } from './steps.js';
 
 export type ArtifactKind = 'migrations folder' | 'migration journal' | 'package script' | 'migrator call' | 'drizzle config';
 
@@ -36,71 +26,65 @@ export interface MigrationArtifact {
   detail: string;
 }
 
-/** Runs every check and returns 0, or throws one SqlfirstError listing every finding. */
-export async function runCheck(request: CheckRequest, reporter: Reporter): Promise<number> {
-  reporter.header('sqlfirst check', { Environment: request.envName, Config: request.configPath });
-  const root = path.resolve(request.root ?? repositoryRoot());
-  const findings: string[] = [];
+/** What the check found, gathered step by step. */
+interface Findings {
+  problems: string[];
+}
 
-  const artifacts = await reporter.step('scan migrations', () => findMigrationArtifacts(root), (found) =>
-    found.length ? `${found.length} Drizzle migration artifact(s)` : 'no Drizzle migrations',
-  );
-  for (const artifact of artifacts) {
-    findings.push(`Drizzle migration: ${artifact.path}${artifact.line ? `:${artifact.line}` : ''} ${artifact.detail} (remove it: schema.sql and sqlfirst are the only way schema changes)`);
-  }
+/** Runs every check; the outcome lists every problem (exit 1) or says all passed. With --env or --url the database's drift is checked too. */
+export function runCheck(run: RunContext, { drift }: { drift: boolean }) {
+  const found: Findings = { problems: [] };
+  return runSteps(run, [scanMigrations(found), readSchema, connect, loadDesired, compareTypes(found), ...(drift ? [readTarget, checkDrift(found)] : []), checkOutcome(found, drift)]);
+}
 
-  const open = await openTarget(request, reporter);
-  let drifted = 0;
-  try {
-    const outDir = path.resolve(root, request.typesDir ?? TYPES_DIR);
-    let stale: string[] = [];
-    // the shadow holds exactly schema.sql: pull the types from it, as `sqlfirst types` does, and only compare
-    const desired = await loadDesired(request, open, reporter, async (shadow, state) => {
-      const files = await generateTypes(request, shadow, state, reporter);
-      stale = await reporter.step('compare types', () => compareCommitted(outDir, files), (names) =>
-        names.length ? `${names.join(', ')} out of date` : 'schema.ts, relations.ts up to date',
-      );
-    });
+const scanMigrations = (found: Findings) =>
+  step('scan migrations', async (run) => {
+    const artifacts = await findMigrationArtifacts(run.project.root);
+    for (const artifact of artifacts) {
+      found.problems.push(`Drizzle migration: ${artifact.path}${artifact.line ? `:${artifact.line}` : ''} ${artifact.detail} (remove it: schema.sql and sqlfirst are the only way schema changes)`);
+    }
+    return { detail: artifacts.length ? `${plural(artifacts.length, 'Drizzle migration artifact')}` : 'no Drizzle migrations' };
+  });
+
+/** The committed types against the ones schema.sql produces, written nowhere. */
+const compareTypes = (found: Findings) =>
+  step('compare types', async (run) => {
+    const { compareTypes: differing } = await import('../typegen/index.js');
+    const outDir = typesFolder(run);
+    const stale = await differing(outDir, needed(run.types, 'the generated types'));
     for (const name of stale) {
-      findings.push(`Drizzle types out of date: ${display(root, path.join(outDir, name))} differs from what schema.sql produces (run npm run db:sync or npx sqlfirst types, and commit the result)`);
+      found.problems.push(`Drizzle types out of date: ${display(run.project.root, path.join(outDir, name))} differs from what schema.sql produces (run npm run db:sync or npx sqlfirst types, and commit the result)`);
     }
+    return { detail: stale.length ? `${stale.join(', ')} out of date` : 'schema.ts, relations.ts up to date' };
+  });
 
-    if (request.drift) {
-      const { plan, skipped } = await planAgainst(desired, open, request, reporter, 'drift');
-      drifted = plan.changes.length;
-      for (const change of plan.changes) {
-        findings.push(`drift: ${firstLine(change.sql)}${change.dataLoss ? ' (loses data)' : ''}`);
-      }
-      for (const { change, rule } of skipped) {
-        reporter.warn(`The database differs from schema.sql where the ${rule} policy keeps it so (not a failure): ${firstLine(change.sql)}`);
-      }
+/** What apply would run against the live database: anything is drift. What the policy keeps is reported, not failed. */
+const checkDrift = (found: Findings) =>
+  step('drift', async (run) => {
+    const open = needed(run.target, 'the target');
+    const options = { schemas: run.request.schemas, applyingRole: open.target.user };
+    const first = planChanges(needed(run.current, 'the target state'), needed(run.desired, 'the desired state'), options);
+    const kept = policySkips(first, run.request.policy);
+    const plan = kept.length ? planChanges(needed(run.current, 'the target state'), needed(run.desired, 'the desired state'), { ...options, keep: kept.map((k) => k.object) }) : first;
+    for (const change of plan.changes) found.problems.push(`drift: ${firstLine(change.sql)}${change.dataLoss ? ' (loses data)' : ''}`);
+    for (const { object, rule } of kept) run.reporter.warn(`The database keeps ${object.kind} ${object.name}, which schema.sql lacks, by the ${rule} policy (not a failure).`);
+    return { detail: plan.changes.length ? `${plural(plan.changes.length, 'statement')} of drift` : 'none' };
+  });
+
+const checkOutcome = (found: Findings, drift: boolean) =>
+  step('done', async (run) => {
+    const { problems } = found;
+    if (problems.length === 0) {
+      const parts = ['the Drizzle types match schema.sql', 'no Drizzle migration exists', ...(drift ? ['the database matches schema.sql'] : [])];
+      run.outcome = { exitCode: 0, tone: 'success', message: `check passed: ${parts.join(', ')}.`, problems };
+      return;
     }
-  } finally {
-    await open.close();
-  }
-
-  reporter.result.findings = findings;
-  if (findings.length > 0) {
-    const target = request.envName ? `--env ${request.envName}` : '--url URL';
-    const advice = drifted
+    const target = run.request.envName ? `--env ${run.request.envName}` : '--url URL';
+    const advice = problems.some((p) => p.startsWith('drift: '))
       ? `fix each and run the check again (a drift statement is what sqlfirst apply ${target} would run to make the database match schema.sql; sqlfirst plan ${target} shows them in full)`
       : 'fix each and run the check again';
-    throw new SqlfirstError(
-      `${findings.length} problem${findings.length === 1 ? '' : 's'} found; ${advice}:\n${findings.map((f) => `  ${f}`).join('\n')}`,
-      { step: 'check' },
-    );
-  }
-  const parts = ['the Drizzle types match schema.sql', 'no Drizzle migration exists'];
-  if (request.drift) parts.push('the database matches schema.sql');
-  reporter.success(`check passed: ${parts.join(', ')}.`);
-  return 0;
-}
-
-
-async function compareCommitted(outDir: string, files: GeneratedTypes): Promise<string[]> {
-  const { compareTypes } = await import('../typegen/index.js');
-  return compareTypes(outDir, files);
-}
+    run.outcome = { exitCode: 1, tone: 'failed', message: `${plural(problems.length, 'problem')} found; ${advice}:\n${problems.map((p) => `  ${p}`).join('\n')}`, problems };
+  });
 
 /** Folders never scanned: installed packages, build output, git's own data, the embedded database. */
 const SKIPPED_DIRS = new Set(['node_modules', 'dist', '.git', '.sqlfirst']);
@@ -221,15 +205,7 @@ function stripLineComment(line: string): string {
   return line.replace(/^\s*\/\/.*$/, '');
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 function display(root: string, file: string): string {
   return (path.relative(root, file) || '.').split(path.sep).join('/');
 }
 
-function firstLine(sql: string): string {
-  const line = sql.split('\n')[0];
-  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
-}

@@ -7,7 +7,7 @@ import type { Outcome, Reporter } from '../report/index.js';
 import type { RunRequest } from './request.js';
 import type { RunContext } from './run.js';
 
-export type CommandName = 'plan' | 'apply' | 'sync' | 'types';
+export type CommandName = 'plan' | 'apply' | 'sync' | 'types' | 'check';
 
 export async function runCommand(command: CommandName, request: RunRequest, reporter: Reporter, project: Project = readProject()): Promise<Outcome> {
   const context: RunContext = { command, request, project, reporter, skipped: [], releases: [] };
@@ -20,5 +20,7 @@ export async function runCommand(command: CommandName, request: RunRequest, repo
       return (await import('./sync.js')).runSync(context);
     case 'types':
       return (await import('./types.js')).runTypes(context);
+    case 'check':
+      return (await import('./check.js')).runCheck(context, { drift: request.drift === true });
   }
 }

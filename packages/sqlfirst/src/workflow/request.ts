@@ -49,6 +49,8 @@ export interface RunRequest extends TargetSpec {
   writeTypes?: boolean;
   /** sync: take the full path even when nothing changed */
   force?: boolean;
+  /** check: compare the live database with the schema too */
+  drift?: boolean;
   /** asks the person at the terminal; undefined when there is none */
   confirm?: (question: string) => Promise<boolean>;
 }

@@ -18,7 +18,7 @@ import type { RunRequest } from './request.js';
 
 /** Everything a run knows, filled in step by step. */
 export interface RunContext {
-  readonly command: 'plan' | 'apply' | 'sync' | 'types' | 'dev';
+  readonly command: 'plan' | 'apply' | 'sync' | 'types' | 'dev' | 'check';
   readonly request: RunRequest;
   readonly project: Project;
   readonly reporter: Reporter;

@@ -59,12 +59,12 @@ export const loadDesired = step('load schema', async (run) => {
 
 /** Whether this run needs the desired Drizzle files: to write them, or to type-check against them. */
 function wantsTypes(run: RunContext): boolean {
-  return run.command === 'types' || run.command === 'dev' || run.request.writeTypes === true || wantsTypeCheck(run);
+  return run.command === 'types' || run.command === 'dev' || run.command === 'check' || run.request.writeTypes === true || wantsTypeCheck(run);
 }
 
 /** The workspace compiles against the project's schema file: only applying that file can break it. */
 function wantsTypeCheck(run: RunContext): boolean {
-  if (!run.request.typeCheck || !run.project.types || run.command === 'types') return false;
+  if (!run.request.typeCheck || !run.project.types || run.command === 'types' || run.command === 'check') return false;
   return run.request.schemaFiles.some((file) => path.resolve(file) === run.project.schema);
 }
 
@@ -80,10 +80,10 @@ export const startTypeCheck = step('start typecheck', async (run) => {
   if (!wantsTypeCheck(run) || !run.types) return { detail: 'skipped' };
   const { typeCheckWorkspace, typedWorkspace } = await import('../typecheck/index.js');
   if (!(await typedWorkspace(run.project.root, run.request.schemaFiles, run.project.types))) return { detail: 'no workspace package uses the types' };
-  const check = typeCheckWorkspace(run.project.root, run.types, { typesDir: run.project.types });
-  // awaited by `checkBreaks`; a failure before then must not be an unhandled rejection
-  check.catch(() => {});
-  run.typeCheck = check;
+  // a run that ends before the check does (a failure, Ctrl-C) stops the compiler
+  const stop = new AbortController();
+  run.releases.push(async () => stop.abort());
+  run.typeCheck = typeCheckWorkspace(run.project.root, run.types, { typesDir: run.project.types, signal: stop.signal });
 });
 
 /** The target's current schema. */

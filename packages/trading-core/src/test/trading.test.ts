@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { eq } from 'drizzle-orm';
-import { NO_SKIPS, Reporter, runApply, startEmbeddedServer, type EmbeddedServer } from 'sqlfirst';
+import { NO_SKIPS, Reporter, runCommand, startEmbeddedServer, type EmbeddedServer } from 'sqlfirst';
 import { assets, createDb, exchanges, fills, instruments, orders, tradingAccounts, users, type Database } from '@livermore/database';
 import { computePosition, OrderNotFillableError, placeOrder, recordFill } from '../index.js';
 
@@ -50,11 +50,12 @@ describe('@livermore/trading-core', () => {
         done();
       },
     });
-    const code = await runApply(
-      { url, schemaFiles: [SCHEMA_SQL], schemas: [], policy: NO_SKIPS, autoApprove: true },
+    const outcome = await runCommand(
+      'apply',
+      { url, schemaFiles: [SCHEMA_SQL], schemas: [], policy: NO_SKIPS, autoApprove: true, typeCheck: false },
       new Reporter({ out: sink, err: sink }),
     );
-    assert.equal(code, 0, output);
+    assert.equal(outcome.exitCode, 0, output);
 
     db = createDb({ connectionString: url, max: 4 });
     const [user] = await db.insert(users).values({ email: 'grace@example.com', displayName: 'Grace' }).returning();
@@ -97,7 +98,11 @@ describe('@livermore/trading-core', () => {
     await assert.rejects(placeOrder(db!, { accountId, instrumentId, clientOrderId: 'place-2', side: 'buy', quantity: '1' }), /needs a price/);
     await assert.rejects(placeOrder(db!, { accountId, instrumentId, clientOrderId: 'place-3', side: 'buy', quantity: 1e-7 as unknown as string, price: '1' }), /decimal string/);
     // the client order id is unique per account (a database constraint)
-    await assert.rejects(placeOrder(db!, { accountId, instrumentId, clientOrderId: 'place-1', side: 'buy', quantity: '1', price: '50000' }));
+    await assert.rejects(
+      placeOrder(db!, { accountId, instrumentId, clientOrderId: 'place-1', side: 'buy', quantity: '1', price: '50000' }),
+      // unique_violation, from the server (drizzle may wrap the driver's error)
+      (error: { code?: string; cause?: { code?: string } }) => (error.code ?? error.cause?.code) === '23505',
+    );
   });
 
   it('records fills: filled quantity, average price and status follow, decimal-exact', async () => {
