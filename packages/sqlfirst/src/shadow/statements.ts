@@ -64,6 +64,7 @@ export async function parseStatements(sql: string, file: string): Promise<Statem
     // a length of 0 means "to the end of the input" (the last statement, without a semicolon)
     const text = bytes.subarray(location, length ? location + length : bytes.length).toString('utf8').trimEnd();
     const [kind, node] = Object.entries(stmt)[0] as [string, Tree];
+    if (kind === 'VariableSetStmt' && LIMIT_SETTINGS.has(String(node.name))) continue;
     const statement: Statement = { file, line: lineOf(lines, location), text, kind, node, session, setsSession: setsSession(kind, node), runsCode: RUNS_CODE.has(kind) };
     statements.push(statement);
     if (statement.setsSession) session = [...session, statement];
@@ -194,14 +195,18 @@ const TRANSACTION_LABELS: Record<string, string> = {
   TRANS_STMT_ROLLBACK_PREPARED: 'ROLLBACK PREPARED',
 };
 
-/** Settings a schema file may not change: the tool's limits, and who runs the statements. */
+/**
+ * Timeouts a schema file sets (pg_dump writes `SET statement_timeout = 0;`)
+ * are left out, not refused: sqlfirst's own limits apply while the schema
+ * loads, enforced from outside the session.
+ */
+const LIMIT_SETTINGS = new Set(['statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout', 'transaction_timeout']);
+
+/** Settings a schema file may not change: who runs the statements, and (inside code, where they cannot be left out) the limits. */
 const PROTECTED_SETTINGS: Record<string, string> = {
-  statement_timeout: LIMITS,
-  lock_timeout: LIMITS,
-  idle_in_transaction_session_timeout: LIMITS,
-  transaction_timeout: LIMITS,
   role: IDENTITY,
   session_authorization: IDENTITY,
+  ...Object.fromEntries([...LIMIT_SETTINGS].map((name) => [name, LIMITS])),
 };
 
 /** Objects of COMMENT, SECURITY LABEL, GRANT, RENAME and OWNER TO that live outside the database's schemas. */
