@@ -17,10 +17,12 @@ const { startSharedTestServer } = await import(path.join(dist, 'test', 'support'
 const files = process.argv.slice(2).length ? process.argv.slice(2).map((file) => path.resolve(file)) : testFiles(dist);
 const concurrency = Number(process.env.SQLFIRST_TEST_CONCURRENCY) || Math.max(2, os.availableParallelism());
 
+const leftBefore = new Set(fs.readdirSync(os.tmpdir()));
 const server = await startSharedTestServer();
 let child;
 const stop = async () => {
   await server.stop().catch((error) => process.stderr.write(`could not stop the test server: ${error}\n`));
+  stopOrphanedServers();
 };
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, async () => {
@@ -38,6 +40,28 @@ const code = await new Promise((resolve) => {
 });
 await stop();
 process.exit(code);
+
+/**
+ * A test file whose process died never ran its `after`: servers it started in
+ * the temporary folder during this run are stopped here (by the pid in their
+ * postmaster.pid) and their folders removed.
+ */
+function stopOrphanedServers() {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    if (leftBefore.has(name) || !/^sqlfirst-(test|pg\d+)-/.test(name)) continue;
+    const folder = path.join(os.tmpdir(), name);
+    const pidFile = path.join(folder, 'data', 'postmaster.pid');
+    if (fs.existsSync(pidFile)) {
+      const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+      try {
+        process.kill(pid, 'SIGINT');
+        process.stderr.write(`stopped a PostgreSQL server a test left running (pid ${pid}, ${folder})\n`);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
 
 function testFiles(dir) {
   const found = [];
