@@ -22,6 +22,7 @@ import type {
   CatalogForeignKey,
   CatalogIndex,
   CatalogIndexKey,
+  CatalogPolicy,
   CatalogPrimaryKey,
   CatalogSequence,
   CatalogTable,
@@ -108,7 +109,9 @@ export async function describeCatalog(state: SchemaState, schemas: string[], sup
     if (owner) ownedSequences.set(`column:${owner.schema}.${owner.table}.${owner.column}`, regclassName(fact.id as Named));
   }
 
-  const tables = sortByName(byKind.get('table') ?? []).map((tableFact): CatalogTable => {
+  // a partition is queried through its partitioned table, which is the one described
+  const tableFacts = (byKind.get('table') ?? []).filter((fact) => payloadOf<{ partitionBound: string | null }>(fact).partitionBound === null);
+  const tables = sortByName(tableFacts).map((tableFact): CatalogTable => {
     const table = tableFact.id as Named;
     const children = childrenOf.get(key(table)) ?? [];
     const columns = children
@@ -132,6 +135,7 @@ export async function describeCatalog(state: SchemaState, schemas: string[], sup
         .filter((fact) => fact.id.kind === 'index')
         .map((fact) => describeIndex(fact, supplement.operatorClasses[`${(fact.id as Named).schema}.${(fact.id as Named).name}`] ?? []))
         .sort(byName),
+      policies: children.filter((fact) => fact.id.kind === 'policy').map(describePolicy).sort(byName),
     };
   });
 
@@ -280,6 +284,21 @@ function describeDefault(raw: string): CatalogDefault {
   const tokens = tokensOf(expression);
   const cast = tokens.findIndex((token) => token.text === '::');
   return { expression, constant: cast === -1 ? expression : textBetween(expression, tokens[0], tokens[cast - 1]) };
+}
+
+const POLICY_COMMANDS: Record<string, CatalogPolicy['command']> = { '*': 'all', r: 'select', a: 'insert', w: 'update', d: 'delete' };
+
+function describePolicy(fact: Fact): CatalogPolicy {
+  const payload = payloadOf<{ cmd: string; permissive: boolean; usingExpr: string | null; checkExpr: string | null; roles: string[] }>(fact);
+  const policy: CatalogPolicy = {
+    name: (fact.id as Named).name,
+    permissive: payload.permissive,
+    command: POLICY_COMMANDS[payload.cmd] ?? 'all',
+    roles: payload.roles.map((role) => (role === 'PUBLIC' ? 'public' : role)),
+  };
+  if (payload.usingExpr !== null) policy.using = unqualifyPublic(payload.usingExpr);
+  if (payload.checkExpr !== null) policy.withCheck = unqualifyPublic(payload.checkExpr);
+  return policy;
 }
 
 // ---------------------------------------------------------------------------
@@ -500,21 +519,29 @@ function withoutOuterParentheses(sql: string, tokens: ScanToken[]): string {
   return wrapped ? textBetween(sql, tokens[1], tokens[tokens.length - 2]) : textBetween(sql, tokens[0], tokens[tokens.length - 1]);
 }
 
+/** Types whose constants are object names, printed qualified unless visible: `'public.seq'::regclass`. */
+const NAME_CONSTANT_TYPES = new Set(['regclass', 'regproc', 'regprocedure', 'regoper', 'regoperator', 'regtype', 'regconfig', 'regdictionary', 'regcollation']);
+
 /**
- * Removes the `public.` qualifier from names: what PostgreSQL prints for a
- * session whose search_path holds public. Works on tokens, so string
- * literals and quoted identifiers are left alone.
+ * Removes the `public.` qualifier from names, and from the object-name
+ * constants of reg* casts: what PostgreSQL prints for a session whose
+ * search_path holds public. Works on tokens, so other string literals and
+ * quoted identifiers are left alone.
  */
 export function unqualifyPublic(sql: string): string {
   const tokens = tokensOf(sql);
   const bytes = Buffer.from(sql);
   const pieces: Buffer[] = [];
   let from = 0;
+  const cut = (start: number, end: number) => {
+    pieces.push(bytes.subarray(from, start));
+    from = end;
+  };
   tokens.forEach((token, i) => {
-    const qualifier = token.text === 'public' && tokens[i + 1]?.text === '.' && tokens[i + 1].start === token.end && tokens[i - 1]?.text !== '.';
-    if (!qualifier) return;
-    pieces.push(bytes.subarray(from, token.start));
-    from = tokens[i + 1].end;
+    const next = tokens[i + 1];
+    if (token.text === 'public' && next?.text === '.' && next.start === token.end && tokens[i - 1]?.text !== '.') cut(token.start, next.end);
+    const nameConstant = token.text.startsWith("'public.") && next?.text === '::' && NAME_CONSTANT_TYPES.has(tokens[i + 2]?.text ?? '');
+    if (nameConstant) cut(token.start + 1, token.start + 1 + 'public.'.length);
   });
   pieces.push(bytes.subarray(from));
   return Buffer.concat(pieces).toString();

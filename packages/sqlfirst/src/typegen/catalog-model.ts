@@ -141,6 +141,16 @@ export interface CatalogIndex {
   with: Record<string, string>;
 }
 
+export interface CatalogPolicy {
+  name: string;
+  permissive: boolean;
+  command: 'all' | 'select' | 'insert' | 'update' | 'delete';
+  /** role names, `public` for PUBLIC */
+  roles: string[];
+  using?: string;
+  withCheck?: string;
+}
+
 export interface CatalogTable {
   schema: string;
   name: string;
@@ -152,6 +162,8 @@ export interface CatalogTable {
   checks: CatalogCheck[];
   /** standalone indexes (not those behind a primary key or unique constraint) */
   indexes: CatalogIndex[];
+  /** row-level security policies */
+  policies: CatalogPolicy[];
 }
 
 export interface CatalogViewColumn {

@@ -6,7 +6,7 @@
  * defaults it cannot type, escapes) this is correct instead; docs/typegen.md
  * lists every difference.
  */
-import type { Catalog, CatalogColumn, CatalogForeignKey, CatalogIndex, CatalogTable, CatalogType, CatalogView, CatalogViewColumn } from './catalog-model.js';
+import type { Catalog, CatalogColumn, CatalogForeignKey, CatalogIndex, CatalogPolicy, CatalogTable, CatalogType, CatalogView, CatalogViewColumn } from './catalog-model.js';
 import { customColumnDeclarations, customColumnFor, unmappableTypes, type CustomColumn } from './custom-columns.js';
 import type { GeneratedTypes } from './files.js';
 import { camelCase, drizzleCamelCase, plural, singular } from './names.js';
@@ -130,6 +130,7 @@ class SchemaWriter {
     if (table.foreignKeys.length > 0) this.imports.push('foreignKey');
     if (table.primaryKey && table.primaryKey.columns.length > 1) this.imports.push('primaryKey');
     if (table.uniques.length > 0) this.imports.push('unique');
+    if (table.policies.length > 0) this.imports.push('pgPolicy');
     if (table.checks.length > 0) this.imports.push('check');
 
     const singlePrimaryKey = table.primaryKey?.columns.length === 1 ? table.primaryKey.columns[0] : undefined;
@@ -145,6 +146,7 @@ class SchemaWriter {
         ? [`primaryKey({ columns: [${table.primaryKey.columns.map((c) => `table.${camelKey(c)}`).join(', ')}], name: ${JSON.stringify(table.primaryKey.name)}})`]
         : []),
       ...table.uniques.map((u) => `unique(${JSON.stringify(u.name)}).on(${u.columns.map((c) => `table.${camelKey(c)}`).join(', ')})${u.nullsNotDistinct ? '.nullsNotDistinct()' : ''}`),
+      ...table.policies.map(policyCall),
       ...table.checks.map((check) => `check(${JSON.stringify(check.name)}, ${sqlTemplate(check.expression)})`),
     ];
     if (extras.length > 0) text += `, (table) => [${extras.map((extra) => `\n\t${extra},`).join('')}\n]`;
@@ -363,6 +365,14 @@ function identityCall(identity: NonNullable<CatalogColumn['identity']>): string 
   if (identity.cycle) options += ', cycle: true';
   options += ' }';
   return identity.generation === 'always' ? `.generatedAlwaysAsIdentity(${options})` : `.generatedByDefaultAsIdentity(${options})`;
+}
+
+function policyCall(policy: CatalogPolicy): string {
+  let options = `as: "${policy.permissive ? 'permissive' : 'restrictive'}", for: "${policy.command}", to: [${policy.roles.map((role) => JSON.stringify(role)).join(', ')}]`;
+  if (policy.using !== undefined) options += `, using: ${sqlTemplate(policy.using)}`;
+  // drizzle-kit leaves a space after withCheck
+  if (policy.withCheck !== undefined) options += `, withCheck: ${sqlTemplate(policy.withCheck)} `;
+  return `pgPolicy(${JSON.stringify(policy.name)}, { ${options} })`;
 }
 
 function indexCall(table: CatalogTable, index: CatalogIndex): string {
