@@ -1,7 +1,7 @@
 /**
  * `sqlfirst check`, run as CI runs it: the built CLI, real embedded servers, no
- * DATABASE_* variables. Artifacts are written into a temporary copy of the
- * repository layout; the committed files are never modified.
+ * DATABASE_* variables. Every run works in a temporary copy of the repository
+ * layout (its embedded database included); the working tree is only read.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { findMigrationArtifacts } from '../workflow/check.js';
+import { findMigrationArtifacts, unifiedDiff } from '../workflow/check.js';
 import { runCli, type CliResult } from './support/cli.js';
 import { applySql } from './support/inprocess.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -50,12 +50,18 @@ function assertUntouched(root: string, before: Snapshot[]): void {
   assert.deepEqual(snapshot(root), before, 'the committed Drizzle files were not modified');
 }
 
+/** The layout's root package.json: a workspace with the repository's own sqlfirst settings. */
+function layoutPackage(scripts?: Record<string, string>) {
+  const { sqlfirst } = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { sqlfirst: unknown };
+  return { name: 'layout', private: true, workspaces: ['packages/*'], scripts, sqlfirst };
+}
+
 /** A temporary repository holding just what the check reads; the caller removes it. */
 function makeLayout(): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlfirst-check-test-'));
   // the embedded server in root/.sqlfirst runs as the postgres user when tests run as root
   fs.chmodSync(root, 0o755);
-  fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'layout', private: true, workspaces: ['packages/*'] }, null, 2));
+  fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify(layoutPackage(), null, 2));
   for (const file of LAYOUT_FILES) {
     fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
     fs.copyFileSync(path.join(REPO, file), path.join(root, file));
@@ -86,30 +92,25 @@ function firstMissingAncestor(root: string, full: string): string {
 
 function assertFailedWith(result: CliResult, ...lines: RegExp[]): void {
   assert.equal(result.code, 1, result.output);
-  assert.match(result.stderr, /✖ Failed at check: \d+ problems? found/, result.output);
+  assert.match(result.stderr, /✖ \d+ problems? found/, result.output);
   for (const line of lines) assert.match(result.stderr, line, result.output);
   assert.doesNotMatch(result.output, /check passed/);
 }
 
 describe('sqlfirst check', () => {
-  it('passes on the clean repository with no database configured, and modifies nothing', async () => {
-    const before = snapshot(REPO);
-    const result = await check(REPO);
-    assert.equal(result.code, 0, result.output);
-    assert.match(result.stdout, /✓ scan migrations .*no Drizzle migrations/);
-    assert.match(result.stdout, /No database configured: using the embedded PostgreSQL/);
-    assert.match(result.stdout, /✓ compare types .*schema\.ts, relations\.ts up to date/);
-    assert.match(result.stdout, /✔ check passed: the Drizzle types match schema\.sql, no Drizzle migration exists\./);
-    assert.equal(result.stderr, '');
-    assertUntouched(REPO, before);
+  it('finds no Drizzle migration in the repository itself (read only)', async () => {
+    assert.deepEqual(await findMigrationArtifacts(REPO, path.join(REPO, DATABASE)), []);
   });
 
   describe('in a copy of the repository layout', () => {
     let root: string;
     let committed: Snapshot[];
 
-    before(() => {
+    before(async () => {
       root = makeLayout();
+      // the copy starts from the types this build generates: whether the repository's own are current is CI's `npm run db:check`
+      const types = await runCli(['types'], { cwd: root, env: NO_DATABASE, timeoutMs: 180_000 });
+      assert.equal(types.code, 0, types.output);
       committed = snapshot(root);
     });
 
@@ -121,13 +122,16 @@ describe('sqlfirst check', () => {
       const before = snapshot(root);
       const result = await check(root);
       assert.equal(result.code, 0, result.output);
-      assert.match(result.stdout, /embedded PostgreSQL in \.sqlfirst[\\/]postgres/);
+      assert.match(result.stdout, /No database configured: using the embedded PostgreSQL in \.sqlfirst[\\/]postgres/);
+      assert.match(result.stdout, /✓ scan migrations .*no Drizzle migrations/);
+      assert.match(result.stdout, /✓ compare types .*schema\.ts, relations\.ts up to date/);
+      assert.match(result.stdout, /✔ check passed: the Drizzle types match schema\.sql, no Drizzle migration exists\./);
       assert.ok(fs.existsSync(path.join(root, '.sqlfirst', 'postgres', 'PG_VERSION')), 'the embedded data lives in the copy');
       assert.match(result.stdout, /✔ check passed/);
       assertUntouched(root, before);
     });
 
-    it('fails on stale or missing types, listing them, and leaves them as they were', async () => {
+    it('fails on stale or missing types, showing the difference, and leaves them as they were', async () => {
       const schemaFile = path.join(root, TYPES, 'schema.ts');
       const relationsFile = path.join(root, TYPES, 'relations.ts');
       const edited = committed[0].content.replace('email: text().notNull(),', 'email: text(),');
@@ -135,13 +139,34 @@ describe('sqlfirst check', () => {
       fs.writeFileSync(schemaFile, edited);
       try {
         const stale = await check(root);
-        assertFailedWith(stale, /1 problem found/, /Drizzle types out of date: packages\/database\/src\/schema\/schema\.ts differs from what schema\.sql produces \(run npm run db:sync/);
-        assert.doesNotMatch(stale.stderr, /relations\.ts differs/);
+        assertFailedWith(
+          stale,
+          /1 problem found/,
+          /Drizzle types out of date: packages\/database\/src\/schema\/schema\.ts differs from what schema\.sql produces \(1 line added, 1 removed, diff above\); run .*cli\.js types and commit the result/,
+        );
+        assert.doesNotMatch(stale.stderr, /relations\.ts/);
+        // the unified diff, committed → generated, on stdout
+        assert.match(stale.stdout, /^--- packages\/database\/src\/schema\/schema\.ts \(committed\)\n\+\+\+ packages\/database\/src\/schema\/schema\.ts \(from schema\.sql\)\n@@ -\d+,7 \+\d+,7 @@$/m);
+        assert.match(stale.stdout, /^-\s+email: text\(\),$/m);
+        assert.match(stale.stdout, /^\+\s+email: text\(\)\.notNull\(\),$/m);
         assert.equal(fs.readFileSync(schemaFile, 'utf8'), edited, 'the check does not rewrite the stale file');
 
+        // --json: the problems as a list, and nothing but the document on stdout
+        const json = await check(root, ['--json']);
+        assert.equal(json.code, 1, json.output);
+        const document = JSON.parse(json.stdout) as { ok: boolean; problems: string[] };
+        assert.equal(document.ok, false);
+        assert.equal(document.problems.length, 1);
+        assert.match(document.problems[0], /^Drizzle types out of date: packages\/database\/src\/schema\/schema\.ts differs/);
+
         fs.rmSync(relationsFile);
-        const missing = await check(root);
-        assertFailedWith(missing, /2 problems found/, /schema\.ts differs/, /relations\.ts differs/);
+        const missing = await check(root, ['--verbose']);
+        assertFailedWith(missing, /2 problems found/, /schema\.ts differs/, /packages\/database\/src\/schema\/relations\.ts is missing; run /);
+        // --verbose shows the whole diff (a missing file: every generated line added), and no stack trace
+        const relationsLines = committed[1].content.split('\n').length - 1;
+        assert.match(missing.stdout, new RegExp(`^@@ -0,0 \\+1,${relationsLines} @@$`, 'm'));
+        assert.doesNotMatch(missing.stdout, /more lines? of difference/);
+        assert.doesNotMatch(missing.output, /^\s+at /m);
         assert.equal(fs.existsSync(relationsFile), false, 'the check does not create the missing file');
       } finally {
         fs.writeFileSync(schemaFile, committed[0].content);
@@ -149,13 +174,16 @@ describe('sqlfirst check', () => {
       }
     });
 
-    it('fails on a migrations folder', async () => {
-      await withFile(root, path.join(DATABASE, 'migrations', '0000_init.sql'), 'CREATE TABLE x (id int);\n', async () => {
-        const before = snapshot(root);
-        const result = await check(root);
-        assertUntouched(root, before);
-        assertFailedWith(result, /1 problem found/, /Drizzle migration: packages\/database\/migrations\/ is a migrations folder/);
-        assert.match(result.stdout, /✓ compare types .*up to date/, 'the other checks still run');
+    it("fails on a migrations folder in the database package, not on another tool's", async () => {
+      await withFile(root, path.join('supabase', 'migrations', '20240101000000_init.sql'), 'CREATE TABLE x (id int);\n', async () => {
+        await withFile(root, path.join(DATABASE, 'migrations', 'README.md'), 'old migrations\n', async () => {
+          const before = snapshot(root);
+          const result = await check(root);
+          assertUntouched(root, before);
+          assertFailedWith(result, /1 problem found/, /Drizzle migration: packages\/database\/migrations\/ is a migrations folder in the database package/);
+          assert.doesNotMatch(result.stderr, /supabase/);
+          assert.match(result.stdout, /✓ compare types .*up to date/, 'the other checks still run');
+        });
       });
     });
 
@@ -176,8 +204,7 @@ describe('sqlfirst check', () => {
         'db:pull': 'drizzle-kit pull',
       };
       await withFile(root, path.join(DATABASE, 'package.json'), JSON.stringify(pkg, null, 2), async () => {
-        const rootPkg = { name: 'layout', private: true, workspaces: ['packages/*'], scripts: { 'schema:push': 'drizzle-kit push:pg' } };
-        await withFile(root, 'package.json', JSON.stringify(rootPkg, null, 2), async () => {
+        await withFile(root, 'package.json', JSON.stringify(layoutPackage({ 'schema:push': 'drizzle-kit push:pg' }), null, 2), async () => {
           const result = await check(root);
           assertFailedWith(
             result,
@@ -246,7 +273,7 @@ describe('sqlfirst check', () => {
         const before = snapshot(root);
         const result = await check(root, ['--url', url]);
         assert.equal(result.code, 0, result.output);
-        assert.match(result.stdout, /✓ drift .*0 statement\(s\)/);
+        assert.match(result.stdout, /✓ drift .*none$/m);
         assert.match(result.stdout, /✔ check passed: .*the database matches schema\.sql\./);
         assertUntouched(root, before);
       });
@@ -255,7 +282,7 @@ describe('sqlfirst check', () => {
         const before = snapshot(root);
         await server.query(url, 'ALTER TABLE users ADD COLUMN nickname text; DROP INDEX orders_open_idx;');
         const result = await check(root, ['--url', url]);
-        assertFailedWith(result, /2 problems found/, /^ {2}drift: .*nickname.*\(loses data\)$/m, /^ {2}drift: CREATE INDEX orders_open_idx/m, /sqlfirst apply --url URL/);
+        assertFailedWith(result, /2 problems found/, /^ {2}drift: .*nickname.*\(loses data\)$/m, /^ {2}drift: CREATE INDEX orders_open_idx/m, /apply --url URL would run/);
         assert.doesNotMatch(result.stderr, /Drizzle types out of date/);
         // nothing was applied
         const columns = await server.query(url, "SELECT 1 FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'nickname'");
@@ -308,5 +335,87 @@ describe('findMigrationArtifacts', () => {
         'packages/jobs/src/setup.mjs:1 imports drizzle-orm/node-postgres/migrator',
       ],
     );
+  });
+});
+
+describe("findMigrationArtifacts: what is Drizzle's", () => {
+  let root: string;
+
+  before(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlfirst-check-kinds-'));
+  });
+
+  after(() => {
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  function write(relative: string, content = ''): void {
+    fs.mkdirSync(path.dirname(path.join(root, relative)), { recursive: true });
+    fs.writeFileSync(path.join(root, relative), content);
+  }
+
+  async function found(): Promise<string[]> {
+    return (await findMigrationArtifacts(root, path.join(root, 'packages', 'database'))).map((a) => `${a.path}${a.line ? `:${a.line}` : ''} ${a.detail}`);
+  }
+
+  it("leaves other tools' migrations alone", async () => {
+    write('supabase/migrations/20240101000000_init.sql', 'create table x (id int);\n');
+    write('prisma/migrations/20240101000000_init/migration.sql', 'create table x (id int);\n');
+    write('migrations/0001_seed.sql', 'insert into x values (1);\n');
+    write('packages/api/src/notes.ts', `// import { migrate } from '${MIGRATOR}'\n/* await migrate(db) */\nexport const note = "see ${MIGRATOR}";\n`);
+    assert.deepEqual(await found(), []);
+  });
+
+  it('flags numbered migrations in drizzle/ or beside a drizzle-kit meta/, the database package\'s migrations/, and every form of migrator import', async () => {
+    write('drizzle/0000_init.sql', 'create table x (id int);\n');
+    write('packages/api/db/0000_first.sql');
+    write('packages/api/db/0001_second.sql');
+    write('packages/api/db/meta/0001_snapshot.json', '{}');
+    write('packages/database/migrations/.gitkeep');
+    write('packages/api/src/dynamic.ts', `export async function up(db: unknown) {\n  const { migrate } = await import('${MIGRATOR}');\n  await migrate(db, { migrationsFolder: 'x' });\n}\n`);
+    write('packages/api/src/namespace.ts', `import * as migrator from "${MIGRATOR}";\n\nawait migrator.migrate(db, { migrationsFolder: "x" });\n`);
+    write('packages/api/src/reexport.ts', `export { migrate } from '${MIGRATOR}';\n`);
+    assert.deepEqual(await found(), [
+      'drizzle/ holds 1 drizzle-kit migration file (0000_init.sql)',
+      'packages/api/db/ holds 2 drizzle-kit migration files (0000_first.sql, 0001_second.sql)',
+      'packages/api/src/dynamic.ts:3 calls migrate() from drizzle-orm/node-postgres/migrator',
+      'packages/api/src/namespace.ts:3 calls migrate() from drizzle-orm/node-postgres/migrator',
+      'packages/api/src/reexport.ts:1 imports drizzle-orm/node-postgres/migrator',
+      'packages/database/migrations/ is a migrations folder in the database package',
+    ]);
+  });
+});
+
+describe('unifiedDiff', () => {
+  it('shows each change with three lines of context, in separate hunks when far apart', () => {
+    const before = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`);
+    const after = [...before];
+    after[1] = 'line two';
+    after.splice(15, 1);
+    assert.deepEqual(unifiedDiff(`${before.join('\n')}\n`, `${after.join('\n')}\n`, 'a', 'b'), [
+      '--- a',
+      '+++ b',
+      '@@ -1,5 +1,5 @@',
+      ' line 1',
+      '-line 2',
+      '+line two',
+      ' line 3',
+      ' line 4',
+      ' line 5',
+      '@@ -13,7 +13,6 @@',
+      ' line 13',
+      ' line 14',
+      ' line 15',
+      '-line 16',
+      ' line 17',
+      ' line 18',
+      ' line 19',
+    ]);
+  });
+
+  it('is empty for equal texts, and numbers an empty side as diff -u does', () => {
+    assert.deepEqual(unifiedDiff('x\n', 'x\n', 'a', 'b'), []);
+    assert.deepEqual(unifiedDiff('', 'x\ny\n', 'a', 'b'), ['--- a', '+++ b', '@@ -0,0 +1,2 @@', '+x', '+y']);
+    assert.deepEqual(unifiedDiff('x\n', '', 'a', 'b'), ['--- a', '+++ b', '@@ -1,1 +0,0 @@', '-x']);
   });
 });
