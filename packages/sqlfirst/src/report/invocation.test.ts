@@ -39,8 +39,14 @@ describe('commandFor', () => {
   });
 
   it('through a script that leaves the subcommand to the user (npm run sqlfirst -- plan)', () => {
-    const invocation = detectInvocation(npmRun('sqlfirst', 'node packages/sqlfirst/dist/cli.js'), [NODE, CLI, 'plan', '--out', 'plan.json'], undefined, REPO);
+    const argv = [NODE, CLI, 'plan', '--out', 'plan.json'];
+    const invocation = detectInvocation(npmRun('sqlfirst', 'node packages/sqlfirst/dist/cli.js'), argv, argv.slice(2), REPO);
     assert.equal(commandFor(['apply', '--env', 'production', '--plan', 'plan.json'], invocation), 'npm run sqlfirst -- apply --env production --plan plan.json');
+  });
+
+  it('through a script whose own arguments main() did not record: npx, which runs any command', () => {
+    const invocation = detectInvocation(npmRun('db:sync', 'node scripts/dist/sync-schema.js'), [NODE, path.join(REPO, 'scripts', 'dist', 'sync-schema.js')], undefined, REPO);
+    assert.equal(commandFor(['sync', '--allow-data-loss'], invocation), 'npx sqlfirst sync --allow-data-loss');
   });
 
   it('through npx and npm exec', () => {

@@ -29,7 +29,7 @@ export function recordProgramArguments(args: string[]): void {
   parsedArguments = [...args];
 }
 
-export function detectInvocation(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv, parsed: string[] = parsedArguments ?? argv.slice(2), cwd = process.cwd()): Invocation {
+export function detectInvocation(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv, parsed: string[] | undefined = parsedArguments, cwd = process.cwd()): Invocation {
   const file = argv[1] ?? 'sqlfirst';
   const direct: Invocation = { via: 'direct', implied: [], program: isSqlfirstBin(file) ? 'sqlfirst' : `node ${quote(path.relative(cwd, file) || file)}` };
   const words = scriptWords(env.npm_lifecycle_script);
@@ -39,7 +39,9 @@ export function detectInvocation(env: NodeJS.ProcessEnv = process.env, argv: str
   if (env.npm_command === 'exec' || env.npm_lifecycle_event === 'npx') return { ...direct, via: 'npx' };
   // `node packages/sqlfirst/dist/cli.js check`: the script's own words after the file
   const fromScript = words.slice(started + 1);
-  const fromWrapper = endsWith(parsed, argv.slice(2)) ? parsed.slice(0, parsed.length - argv.length + 2) : [];
+  // unrecorded, a wrapper's own arguments are unknown: npx runs any command whatever the script adds
+  if (parsed === undefined && fromScript.length === 0) return { ...direct, via: 'npx' };
+  const fromWrapper = parsed && endsWith(parsed, argv.slice(2)) ? parsed.slice(0, parsed.length - argv.length + 2) : [];
   return { via: 'npm-script', script: env.npm_lifecycle_event, implied: [...fromWrapper, ...fromScript], program: direct.program };
 }
 
