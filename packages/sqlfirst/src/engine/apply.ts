@@ -10,6 +10,7 @@
  * decide what they mean.
  */
 import type { Pool, PoolClient } from 'pg';
+import { SqlfirstError } from '../errors.js';
 import { segmentActions } from '@supabase/pg-delta/apply';
 import { planChanges, type MigrationPlan, type PlanOptions } from './plan.js';
 import { readState, type Queryable, type SchemaState } from './state.js';
@@ -184,7 +185,9 @@ function insideTransaction(client: PoolClient): Queryable {
   return { query, connect: (async () => view) as unknown as Queryable['connect'] };
 }
 
-function failure(error: unknown, sql: string, index: number, committed: number, inDoubt: boolean): ApplyFailure {
+function failure(error: unknown, sql: string, index: number, committed: number, inDoubt: boolean): Error {
+  // already one sentence (a connection that stopped answering): keep it
+  if (error instanceof SqlfirstError) return error;
   const { message, code } = error as { message?: string; code?: string };
   return new ApplyFailure(message ?? String(error), code, sql, index, committed, inDoubt);
 }

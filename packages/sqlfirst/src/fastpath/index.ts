@@ -21,7 +21,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { sha256 } from '../hash.js';
-import { poolConfig } from '../target/connect.js';
+import { openClient } from '../target/connect.js';
 import type { ConnectionTarget } from '../target/url.js';
 
 /** Bumped whenever the fingerprint query or the record's meaning changes: older records are ignored. */
@@ -230,7 +230,7 @@ export function fingerprintSql(serverVersionNum: number): string {
  * comes out schema-qualified whatever the role's settings.
  */
 export async function fingerprintDatabase(target: ConnectionTarget, serverVersionNum: number, connectTimeoutMs?: number): Promise<string> {
-  const client = new pg.Client(poolConfig(target, { connectTimeoutMs }));
+  const client = openClient(target, { connectTimeoutMs });
   client.on('error', () => {});
   await client.connect();
   try {

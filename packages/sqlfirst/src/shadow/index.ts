@@ -5,9 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { SqlfirstError } from '../errors.js';
 import { onInterrupt } from '../interrupt.js';
 import { loadState, LoadError, type LoadFailure, type SchemaState } from '../engine/index.js';
@@ -16,7 +15,7 @@ import { connectionError, openPool } from '../target/connect.js';
 import { parseTarget, withDatabase, type ConnectionTarget } from '../target/url.js';
 import { parseStatements, refusal, type Statement } from './statements.js';
 import { firstLine } from '../text.js';
-import { isProcessAlive } from '../process.js';
+import { RUN_ID } from '../run-id.js';
 
 export const SHADOW_PREFIX = 'sqlfirst_shadow_';
 /** longest a single schema statement may run in the shadow */
@@ -115,14 +114,23 @@ export interface Shadow {
   drop(): Promise<void>;
 }
 
-/** A fresh empty database on `server`, after removing shadows that crashed runs left. */
+/**
+ * A fresh empty database on `server`, after removing shadows that crashed
+ * runs left. While the shadow exists, its run holds an advisory lock (on a
+ * connection of its own) that names it: a shadow whose lock nobody holds
+ * belongs to a run that is gone, whatever host or pid namespace it ran in.
+ */
 export async function createShadow(server: ConnectionTarget, connectTimeoutMs?: number): Promise<Shadow> {
   const admin = openPool(server, { connectTimeoutMs });
-  const name = shadowName();
+  const name = `${SHADOW_PREFIX}${RUN_ID}_${(shadowCounter++).toString(36)}_${Date.now().toString(36)}`;
+  let holder: PoolClient | undefined;
   try {
+    holder = await admin.connect();
+    await holder.query('SELECT pg_advisory_lock($1, $2)', [SHADOW_LOCK_CLASS, shadowLockKey(name)]);
     await removeStaleShadows(admin);
     await admin.query(`CREATE DATABASE "${name}"`);
   } catch (error) {
+    holder?.release(true);
     await admin.end().catch(() => {});
     throw shadowError(error, server);
   }
@@ -134,42 +142,55 @@ export async function createShadow(server: ConnectionTarget, connectTimeoutMs?: 
     if (dropped) return;
     dropped = true;
     forget();
-    await pool.end().catch(() => {});
+    // FORCE ends the shadow's sessions, busy ones included, before the pool waits for them
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
+    await pool.end().catch(() => {});
+    holder!.release(true);
     await admin.end().catch(() => {});
   };
   const forget = onInterrupt(drop);
   return { target, server, pool, drop };
 }
 
-/** sqlfirst_shadow_<host>_<pid>_<time>: enough to tell later whether its creator still runs. */
-function shadowName(): string {
-  return `${SHADOW_PREFIX}${hostTag()}_${process.pid}_${Date.now().toString(36)}`;
+/** advisory-lock class of shadow ownership ("sqlfirst shadow") */
+export const SHADOW_LOCK_CLASS = 0x5ac1f126;
+let shadowCounter = 0;
+
+/** The lock key a shadow's name stands for (a 32-bit hash of the name). */
+export function shadowLockKey(name: string): number {
+  return createHash('sha256').update(name).digest().readInt32BE(0);
 }
 
-function hostTag(): string {
-  return createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
-}
-
-/** Drops shadows whose creating process is gone (same host) or that are over an hour old. */
-export async function removeStaleShadows(admin: Pool): Promise<string[]> {
-  const { rows } = await admin.query<{ datname: string }>(
-    `SELECT datname FROM pg_database WHERE datname LIKE $1`,
-    [`${SHADOW_PREFIX.replace(/_/g, '\\_')}%`],
-  );
-  const stale = rows.map((r) => r.datname).filter(isStale);
+/** Drops shadows whose run holds no lock on them any more (crashed runs), and any over an hour old. */
+export async function removeStaleShadows(admin: Pick<Pool, 'query'>): Promise<string[]> {
+  const stale = await staleShadows(admin);
   for (const name of stale) {
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
   }
   return stale;
 }
 
-function isStale(name: string): boolean {
-  const match = new RegExp(`^${SHADOW_PREFIX}([0-9a-f]{8})_(\\d+)_([0-9a-z]+)$`).exec(name);
+/** Shadows on the server that no live run owns. */
+export async function staleShadows(admin: Pick<Pool, 'query'>): Promise<string[]> {
+  const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${SHADOW_PREFIX.replace(/_/g, '\\_')}%`]);
+  const held = await heldShadowLocks(admin);
+  return rows.map((r) => r.datname).filter((name) => isStale(name, held));
+}
+
+/** The shadow-ownership lock keys some session holds, on any database of the server. */
+async function heldShadowLocks(admin: Pick<Pool, 'query'>): Promise<Set<number>> {
+  const { rows } = await admin.query<{ key: number }>(
+    "SELECT objid::bigint AS key FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = $1::bigint::oid",
+    [SHADOW_LOCK_CLASS],
+  );
+  return new Set(rows.map((r) => Number(r.key) | 0));
+}
+
+function isStale(name: string, held: Set<number>): boolean {
+  const match = new RegExp(`^${SHADOW_PREFIX}[0-9a-f]{8}_[0-9a-z]+_([0-9a-z]+)$`).exec(name);
   if (!match) return false;
-  const [, host, pid, time] = match;
-  if (Date.now() - parseInt(time, 36) > STALE_AFTER_MS) return true;
-  return host === hostTag() && Number(pid) !== process.pid && !isProcessAlive(Number(pid));
+  if (Date.now() - parseInt(match[1], 36) > STALE_AFTER_MS) return true;
+  return !held.has(shadowLockKey(name));
 }
 
 function shadowError(error: unknown, server: ConnectionTarget): SqlfirstError {

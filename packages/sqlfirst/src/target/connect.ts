@@ -26,7 +26,8 @@ const IDLE_MARGIN_MS = 5_000;
 /** silence on a connection after which TCP keepalive probes a peer that may be gone */
 const KEEPALIVE_DELAY_MS = 10_000;
 /** names this process's sessions, so an interrupted run can end exactly its own */
-export const APPLICATION_NAME = `sqlfirst:${process.pid}`;
+export { APPLICATION_NAME } from '../run-id.js';
+import { APPLICATION_NAME } from '../run-id.js';
 
 /** How long the server lets a session of ours sit idle inside a transaction before it ends it (rolling back). */
 export function idleInTransactionTimeoutMs(options: ConnectOptions): number {

@@ -5,13 +5,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { runCli, type CliResult } from './support/cli.js';
-import { requirePasswords, startTestServer, urlFor, type TestServer } from './support/server.js';
+import { leftoverShadows, requirePasswords, startTestServer, urlFor, type TestServer } from './support/server.js';
+import { SHADOW_LOCK_CLASS, shadowLockKey } from '../shadow/index.js';
 import { freePort } from '../embedded/server.js';
 
 const PASSWORD = "p@ss:w/rd%#?& 'x";
@@ -235,16 +236,27 @@ describe('connection failures end in one sentence within a bounded time', () => 
 });
 
 describe('the shadow database', () => {
-  const tag = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
-
-  test('is dropped after every run, and stale ones left by a crashed run are removed', async () => {
-    const stale = `sqlfirst_shadow_${tag}_999999_${(Date.now() - 1000).toString(36)}`;
+  test('is dropped after every run; one a crashed run left is removed, one a live run owns is not (whatever its host or pid)', async () => {
+    const now = Date.now().toString(36);
+    const stale = `sqlfirst_shadow_deadbeef_0_${now}`;
+    const live = `sqlfirst_shadow_cafebabe_0_${now}`;
     await server.query(server.url, `CREATE DATABASE "${stale}" OWNER apply_user`);
-    const url = await database();
-    const result = await runCli(['plan', '--url', url, '--to', schemaFile(V1)]);
-    assert.equal(result.code, 0, result.output);
-    const left = await server.query(server.url, "SELECT datname FROM pg_database WHERE datname LIKE 'sqlfirst\\_shadow\\_%' AND datname LIKE $1", [`%\\_${result.pid}\\_%`]);
-    assert.deepEqual(left, []);
+    await server.query(server.url, `CREATE DATABASE "${live}" OWNER apply_user`);
+    // another run, perhaps in another container: it holds its shadow's lock
+    const owner = new pg.Client({ connectionString: server.url });
+    await owner.connect();
+    try {
+      await owner.query('SELECT pg_advisory_lock($1, $2)', [SHADOW_LOCK_CLASS, shadowLockKey(live)]);
+      const url = await database();
+      const result = await runCli(['plan', '--url', url, '--to', schemaFile(V1)]);
+      assert.equal(result.code, 0, result.output);
+      const names = (await server.query<{ datname: string }>(server.url, "SELECT datname FROM pg_database WHERE datname IN ($1, $2)", [stale, live])).map((r) => r.datname);
+      assert.deepEqual(names, [live], 'the stale shadow was removed, the owned one kept');
+      assert.deepEqual(await leftoverShadows(server), []);
+    } finally {
+      await owner.end();
+      await server.query(server.url, `DROP DATABASE "${live}"`);
+    }
   });
 
   test('--dev-url puts it on another server, whose roles never reach the target', async () => {

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CLI, runCli } from './support/cli.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { sessionsOfProcess, startTestServer, type TestServer } from './support/server.js';
 
 let server: TestServer;
 let work: string;
@@ -76,7 +76,7 @@ describe('sqlfirst dev', () => {
     }
     assert.equal(await dev.exited, 0, dev.output());
     assert.match(dev.output(), /Stopped watching; nothing is left running/);
-    const sessions = await server.query(server.url, 'SELECT pid FROM pg_stat_activity WHERE application_name = $1', [`sqlfirst:${dev.child.pid}`]);
+    const sessions = await sessionsOfProcess(server, dev.child.pid);
     assert.deepEqual(sessions, [], 'no session of sqlfirst dev is left');
   });
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { sha256 } from '../hash.js';
 import { CLI, runCli } from './support/cli.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { leftoverShadows, sessionsOfProcess, startTestServer, type TestServer } from './support/server.js';
 
 let server: TestServer;
 let work: string;
@@ -60,19 +60,9 @@ async function snapshot(url: string): Promise<string> {
   return JSON.stringify({ columns, indexes, rows });
 }
 
-/** Shadow databases made by the given runs (other test files share the server). */
-async function shadowsLeft(pids: number[]): Promise<string[]> {
-  const rows = await server.query<{ datname: string }>(server.url, "SELECT datname FROM pg_database WHERE datname LIKE 'sqlfirst\\_shadow\\_%'");
-  return rows.map((r) => r.datname).filter((name) => pids.some((pid) => name.includes(`_${pid}_`)));
-}
-
 /** The sessions of one sqlfirst process, as the server sees them. */
-async function sessionsOf(pid: number | undefined): Promise<{ pid: number; state: string; wait_event_type: string | null; xact: boolean; query: string }[]> {
-  return server.query(
-    server.url,
-    "SELECT pid, state, wait_event_type, xact_start IS NOT NULL AS xact, query FROM pg_stat_activity WHERE application_name = $1",
-    [`sqlfirst:${pid}`],
-  );
+function sessionsOf(pid: number | undefined) {
+  return sessionsOfProcess<{ pid: number; state: string; wait_event_type: string | null; xact: boolean; query: string }>(server, pid, 'pid, state, wait_event_type, xact_start IS NOT NULL AS xact, query');
 }
 
 /** Waits until `test` holds for the run's sessions (checked every 25 ms, at most 20 s). */
@@ -267,7 +257,7 @@ describe('interrupted runs', () => {
       await reader.end();
     }
     assert.equal(await snapshot(url), before);
-    assert.deepEqual(await shadowsLeft([run.child.pid!]), []);
+    assert.deepEqual(await leftoverShadows(server), []);
     assert.deepEqual(await sessionsOf(run.child.pid), [], 'no session of the interrupted run is left');
   });
 
@@ -296,7 +286,6 @@ describe('interrupted runs', () => {
     const schema = file(V2);
     assert.equal((await runCli(['apply', '--url', reference, '--to', schema, '--auto-approve'])).code, 0);
     const migrated = await snapshot(reference);
-    const killed: number[] = [];
     for (const delay of [100, 250, 400, 550, 700, 850, 1000, 1200, 1400, 1700]) {
       const url = await seeded();
       const before = await snapshot(url);
@@ -304,14 +293,13 @@ describe('interrupted runs', () => {
       await new Promise((r) => setTimeout(r, delay));
       run.child.kill('SIGKILL');
       await run.exited;
-      killed.push(run.child.pid!);
       await waitForSessions(run.child.pid, (sessions) => sessions.length === 0);
       const after = await snapshot(url);
       assert.ok(after === before || after === migrated, `killed after ${delay} ms: the target is half-migrated:\n${after}`);
     }
     const next = await runCli(['plan', '--url', reference, '--to', schema]);
     assert.equal(next.code, 0, next.output);
-    assert.deepEqual(await shadowsLeft(killed), [], 'the next run removed the shadows killed runs left');
+    assert.deepEqual(await leftoverShadows(server), [], 'the next run removed the shadows killed runs left');
   });
 });
 

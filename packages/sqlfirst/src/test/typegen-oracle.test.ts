@@ -86,6 +86,19 @@ describe('typegen oracle: generated in-process vs drizzle-kit pull', () => {
     });
   }
 
+  it('writes the real operator class of each index key (drizzle-kit picks one at random)', () => {
+    const { ours } = outcomes.get('packages/database/schema.sql') as Outcome;
+    assert.ok(!(ours instanceof SqlfirstError));
+    const schema = ours['schema.ts'];
+    // text, text, timestamptz: PostgreSQL 18's pull wrote timestamptz_ops on the first, a text column
+    assert.match(schema, /table\.schemaName\.asc\(\)\.nullsLast\(\)\.op\("text_ops"\), table\.tableName\.asc\(\)\.nullsLast\(\)\.op\("text_ops"\), table\.occurredAt\.desc\(\)\.nullsFirst\(\)\.op\("timestamptz_ops"\)/);
+    // integer, varchar
+    assert.match(schema, /table\.instrumentId\.asc\(\)\.nullsLast\(\)\.op\("int4_ops"\), table\.exchangeOrderId\.asc\(\)\.nullsLast\(\)\.op\("text_ops"\)/);
+    // uuid, integer, enum, numeric
+    assert.match(schema, /table\.userId\.asc\(\)\.nullsLast\(\)\.op\("uuid_ops"\), table\.exchangeId\.asc\(\)\.nullsLast\(\)\.op\("int4_ops"\)/);
+    assert.match(schema, /table\.condition\.asc\(\)\.nullsLast\(\)\.op\("enum_ops"\), table\.threshold\.asc\(\)\.nullsLast\(\)\.op\("numeric_ops"\)/);
+  });
+
   it('gives files that type-check, every case at once', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlfirst-typegen-oracle-'));
     try {

@@ -97,6 +97,7 @@ export async function resolveTarget(flags: TargetFlags, project: Project, cwd = 
     envName: flags.env ?? 'local',
     vars: parseVarFlags(flags.var ?? []),
     ignoreSrc: schemaOverride !== undefined,
+    cacheDir: path.join(project.root, '.sqlfirst', 'cache'),
   });
   return {
     envName: environment.name,

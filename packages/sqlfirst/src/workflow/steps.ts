@@ -88,13 +88,19 @@ export const startTypeCheck = step('start typecheck', async (run) => {
 
 /** The target's current schema. */
 export const readTarget = step('read target', async (run) => {
-  const pool = openPool(needed(run.target, 'the target').target, { connectTimeoutMs: run.request.connectTimeoutMs });
+  const pool = openPool(needed(run.target, 'the target').target, connection(run));
   try {
     run.current = await readState(pool);
   } finally {
     await pool.end();
   }
 });
+
+/** Every connection to the target is bounded by the run's timeouts: a stalled network ends the run, and the server ends its transaction. */
+function connection(run: RunContext) {
+  const { connectTimeoutMs, lockTimeoutMs, statementTimeoutMs } = run.request;
+  return { connectTimeoutMs, lockTimeoutMs, statementTimeoutMs };
+}
 
 function planOptions(run: RunContext): PlanOptions {
   const applyingRole = needed(run.target, 'the target').target.user;
@@ -191,7 +197,7 @@ export const applyChanges = step('apply', async (run) => {
   const plan = needed(run.plan, 'the plan');
   if (plan.changes.length === 0 || run.request.dryRun) return { detail: 'nothing to apply' };
   const open = needed(run.target, 'the target');
-  const pool = openPool(open.target, { connectTimeoutMs: run.request.connectTimeoutMs });
+  const pool = openPool(open.target, connection(run));
   try {
     run.applied = await applyWithCleanup(run, pool);
   } finally {
@@ -230,7 +236,7 @@ async function applyWithCleanup(run: RunContext, pool: ReturnType<typeof openPoo
 export const verify = step('verify', async (run) => {
   const plan = needed(run.plan, 'the plan');
   if (!run.applied) return { detail: 'nothing applied' };
-  const pool = openPool(needed(run.target, 'the target').target, { connectTimeoutMs: run.request.connectTimeoutMs });
+  const pool = openPool(needed(run.target, 'the target').target, connection(run));
   try {
     const invalid = (await invalidIndexes(pool)).map((name) => `index ${name} is invalid (unusable); the next run rebuilds it`);
     // the executor proves the plan inside its last transaction when nothing runs after it

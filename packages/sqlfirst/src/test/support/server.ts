@@ -128,6 +128,24 @@ export async function requirePasswords(server: TestServer, user: string, passwor
   await server.query(server.url, `ALTER ROLE "${user}" LOGIN CREATEDB PASSWORD ${literal}`);
 }
 
+/** Shadow databases no live run owns: what a crashed or interrupted run left behind. */
+export async function leftoverShadows(server: TestServer): Promise<string[]> {
+  const { staleShadows } = await import('../../shadow/index.js');
+  const admin = new pg.Client({ connectionString: server.url });
+  admin.on('error', () => {});
+  await admin.connect();
+  try {
+    return await staleShadows(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** The sessions of one sqlfirst process (its application_name starts with sqlfirst:<pid>:). */
+export async function sessionsOfProcess<T extends pg.QueryResultRow = { pid: number }>(server: TestServer, pid: number | undefined, columns = 'pid'): Promise<T[]> {
+  return server.query<T>(server.url, `SELECT ${columns} FROM pg_stat_activity WHERE application_name LIKE $1`, [`sqlfirst:${pid}:%`]);
+}
+
 /** A URL for `user:password` on the test server's database `database`. */
 export function urlFor(server: TestServer, user: string, password: string, database: string): string {
   return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/${encodeURIComponent(database)}?sslmode=disable`;
