@@ -63,7 +63,8 @@ const failureOutputs: string[] = [];
 before(async () => {
   // one at a time: if the second start fails, the first is already assigned and after() stops it
   plain = await startTestServer();
-  tls = await startTestServer();
+  // private: its TLS setup and pg_hba.conf would refuse every other test file's connections
+  tls = await startTestServer({ private: true });
   await requirePasswords(plain, USER, PASSWORD);
   await requirePasswords(tls, USER, PASSWORD);
   await enableTls(tls);
@@ -277,10 +278,9 @@ describe('policies on a real server', { concurrency: true }, () => {
       assert.match(result.stdout, /Plan: .*\d+ skipped by policy/);
       const [{ exists }] = await server.query(urlOf(server, db), "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'legacy') AS exists");
       assert.equal(exists, true, 'schema legacy must survive');
-      // only the DROP SCHEMA is skipped: a table inside goes where tables may be dropped
-      const table = (await server.query(urlOf(server, db), "SELECT to_regclass('legacy.old_things') AS t"))[0].t;
-      if (envName === 'production') assert.match(result.stdout, /-- skipped by policy \(drop_table\): DROP TABLE "?legacy"?\."?old_things"?/);
-      assert.equal(table === null, envName !== 'production', `legacy.old_things ${table === null ? 'dropped' : 'kept'} in ${envName}`);
+      // a kept schema is kept whole, as Atlas's skipped DROP SCHEMA (… CASCADE) keeps it: its tables and rows stay
+      assert.deepEqual(await server.query(urlOf(server, db), 'SELECT id FROM legacy.old_things'), [{ id: 1 }]);
+      assert.doesNotMatch(result.stdout, /DROP TABLE "legacy"/);
       assert.equal((await server.query(urlOf(server, db), "SELECT to_regclass('audit.events') IS NOT NULL AS ok"))[0].ok, true, 'the rest was applied');
     });
   }

@@ -8,7 +8,7 @@ import { PASSWORD_VARIABLE, runDrizzleKit, writePullConfig, type RunResult } fro
 import { finishRelations, finishSchema } from './finish.js';
 import type { GeneratedTypes } from './files.js';
 import { isProcessAlive } from '../process.js';
-import { describeCatalog, type CatalogSupplement } from '../engine/catalog.js';
+import { describeCatalog, type CatalogSupplement } from '../engine/index.js';
 import type { SchemaState } from '../engine/state.js';
 import { generateDrizzleFiles } from './generate.js';
 

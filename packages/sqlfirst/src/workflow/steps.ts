@@ -50,7 +50,8 @@ export const loadDesired = step('load schema', async (run) => {
   const shadow = await createShadow(server, run.request.connectTimeoutMs);
   try {
     run.desired = await loadSchema(files, shadow);
-    if (wantsTypes(run)) run.types = await pullTypesFromShadow(run, shadow.target);
+    // the few facts the engine's state lacks for the types (view columns, default operator classes), read while the shadow exists
+    if (wantsTypes(run)) run.types = await generateTypesOf(run, shadow.pool);
   } finally {
     await shadow.drop();
   }
@@ -68,11 +69,12 @@ function wantsTypeCheck(run: RunContext): boolean {
   return run.request.schemaFiles.some((file) => path.resolve(file) === run.project.schema);
 }
 
-async function pullTypesFromShadow(run: RunContext, shadow: import('../target/url.js').ConnectionTarget) {
-  const { pullTypes } = await import('../typegen/index.js');
-  const { schemasOf } = await import('../engine/index.js');
-  const schemas = run.request.schemas.length ? run.request.schemas : schemasOf(needed(run.desired, 'the desired state'));
-  return pullTypes({ target: shadow, schemas });
+/** The Drizzle files of the desired state; the same on every server and major version. */
+async function generateTypesOf(run: RunContext, shadow: import('pg').Pool) {
+  const [{ generateTypes }, { readCatalogSupplement, schemasOf }] = await Promise.all([import('../typegen/index.js'), import('../engine/index.js')]);
+  const desired = needed(run.desired, 'the desired state');
+  const schemas = run.request.schemas.length ? run.request.schemas : schemasOf(desired);
+  return generateTypes(desired, { schemas, header: run.project.header, supplement: await readCatalogSupplement(shadow, schemas) });
 }
 
 /** The type check of the workspace against the new types starts now and runs while the target is read and planned. */
