@@ -5,9 +5,12 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { commandHelp, topLevelHelp } from './cli/help.js';
+import { recordProgramArguments } from './report/invocation.js';
 
 const program = new Command('sqlfirst')
   .description('Make a PostgreSQL database match schema.sql, declaratively, and keep Drizzle types in step.')
+  .addHelpText('after', topLevelHelp)
   .version(packageVersion(), '-v, --version')
   .showHelpAfterError('(run sqlfirst --help for usage)');
 
@@ -29,12 +32,14 @@ function withTargetOptions(command: Command): Command {
 
 withTargetOptions(program.command('plan'))
   .description('show what apply would change, and change nothing')
+  .addHelpText('after', () => commandHelp('plan'))
   .option('--exit-code', 'exit 2 when changes are pending, 0 when none')
   .option('--out <file>', 'save the plan, to apply exactly it later with apply --plan')
   .action((options) => run('plan', options, { exitCode: options.exitCode, out: options.out }));
 
 withTargetOptions(program.command('apply'))
   .description('make the target database match the schema')
+  .addHelpText('after', () => commandHelp('apply'))
   .option('--dry-run', 'show the plan and stop')
   .option('--auto-approve', 'apply without asking')
   .option('--allow-data-loss', 'allow statements that drop tables, columns or data')
@@ -57,6 +62,7 @@ withTargetOptions(program.command('apply'))
 
 withTargetOptions(program.command('sync'))
   .description('apply schema.sql (without asking for the local environment), then regenerate the Drizzle types')
+  .addHelpText('after', () => commandHelp('sync'))
   .option('--allow-data-loss', 'allow statements that drop tables, columns or data')
   .option('--allow-empty', 'accept an empty schema file (every object is dropped, behind the data-loss gate)')
   .option('--no-types', 'apply only, without regenerating the Drizzle types')
@@ -79,6 +85,7 @@ withTargetOptions(program.command('sync'))
 
 withTargetOptions(program.command('dev'))
   .description('watch schema.sql and atlas.hcl: on every save, sync the local database, write the types and type-check the workspace')
+  .addHelpText('after', () => commandHelp('dev'))
   .option('--allow-data-loss', 'apply changes that lose data without asking')
   .action(async (options) => {
     const { Reporter } = await import('./report/index.js');
@@ -107,11 +114,13 @@ withTargetOptions(program.command('dev'))
 
 withTargetOptions(program.command('types'))
   .description('regenerate the Drizzle types from schema.sql alone (uses the embedded server when no database is configured)')
+  .addHelpText('after', () => commandHelp('types'))
   .option('--types-dir <path>', 'folder for schema.ts and relations.ts (default: "types" of the "sqlfirst" key in the root package.json)')
   .action((options) => run('types', options, { typesDir: options.typesDir }));
 
 withTargetOptions(program.command('check'))
   .description('for CI: fail when the Drizzle types differ from schema.sql, a Drizzle migration exists, or (with --env or --url) the database has drifted; changes nothing')
+  .addHelpText('after', () => commandHelp('check'))
   .action((options) => run('check', options, { drift: Boolean(options.env || options.url) }));
 
 type CommandName = import('./workflow/index.js').CommandName;
@@ -186,6 +195,8 @@ function packageVersion(): string {
 
 /** Runs the command line in `argv` (as process.argv: node, script, arguments...). */
 export async function main(argv: string[]): Promise<void> {
+  // hints print commands the way this process was invoked (npm script, npx, directly)
+  recordProgramArguments(argv.slice(2));
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -64,9 +64,11 @@ function environments(): string[] {
     '  local       DATABASE_HOST, DATABASE_PORT, DATABASE_LIVERMORE_USERNAME,',
     '              DATABASE_LIVERMORE_PASSWORD, LIVERMORE_DATABASE_NAME (sslmode=disable);',
     '              none set: the embedded PostgreSQL in .sqlfirst/postgres',
-    '  sandbox     PG_SANDBOX_HOST, PG_SANDBOX_USER, PG_SANDBOX_PASSWORD (sslmode=require)',
-    '  production  PG_PRODUCTION_HOST, PG_PRODUCTION_USER, PG_PRODUCTION_PASSWORD (sslmode=require;',
-    '              never drops a table, even with --allow-data-loss)',
+    '  sandbox     PG_SANDBOX_HOST, PG_SANDBOX_USER, PG_SANDBOX_PASSWORD, optional PG_SANDBOX_PORT',
+    '              (sslmode=verify-full; for a private CA set PGSSLROOTCERT)',
+    '  production  PG_PRODUCTION_HOST, PG_PRODUCTION_USER, PG_PRODUCTION_PASSWORD, optional',
+    '              PG_PRODUCTION_PORT (sslmode=verify-full; never drops a table, even with',
+    '              --allow-data-loss)',
   ];
 }
 

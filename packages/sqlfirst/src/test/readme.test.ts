@@ -90,7 +90,7 @@ describe('the README, typed by a new user on a fresh clone', () => {
     for (const command of ['plan', 'apply', 'sync', 'types', 'check']) assert.match(help.stdout, new RegExp(`^ {2}${command}\\b`, 'm'), command);
   });
 
-  it('--help shows examples, the environment variables and the exit codes', { todo: 'shown once program.ts passes src/cli/help.ts to addHelpText' }, async () => {
+  it('--help shows examples, the environment variables and the exit codes', async () => {
     const top = await run('npx', ['sqlfirst', '--help'], clone);
     assert.match(top.stdout, /^Examples:\n {2}npx sqlfirst sync /m);
     assert.match(top.stdout, /PG_SANDBOX_HOST/);
