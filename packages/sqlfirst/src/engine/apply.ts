@@ -12,6 +12,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { SqlfirstError } from '../errors.js';
 import { segmentActions } from '@supabase/pg-delta/apply';
+import { quoted } from './online.js';
 import { planChanges, type MigrationPlan, type PlanOptions } from './plan.js';
 import { readState, type Queryable, type SchemaState } from './state.js';
 
@@ -24,6 +25,13 @@ export interface ApplyOptions {
   statementTimeoutMs?: number;
   /** called before each statement runs */
   onStatement?: (index: number, sql: string) => void;
+  /**
+   * called about every 500 ms while a statement builds an index, scans or
+   * rewrites an existing table, or runs outside a transaction, with the
+   * server's progress (pg_stat_progress_create_index, pg_stat_progress_cluster)
+   * read on a second connection, e.g. "CREATE INDEX CONCURRENTLY: building index: scanning table, 45% of 2,700 blocks"
+   */
+  onProgress?: (index: number, text: string) => void;
 }
 
 export interface ApplyResult {
@@ -71,6 +79,7 @@ export class NotConvergedError extends Error {
 
 /** SQLSTATEs the pipeline tells apart. */
 export const SQLSTATE = {
+  /** lock_not_available: lock_timeout expired, or NOWAIT */
   lockTimeout: '55P03',
   statementTimeout: '57014',
   idleInTransactionTimeout: '25P03',
@@ -95,14 +104,14 @@ export async function applyPlan(plan: MigrationPlan, pool: Pool, options: ApplyO
     for (const [position, segment] of segments.entries()) {
       const indexes = range(segment.start, segment.end);
       if (!segment.transactional) {
-        await runOutsideTransaction(client, plan, options, indexes[0], committed);
+        await runOutsideTransaction(client, pool, plan, options, indexes[0], committed);
         committed += 1;
         continue;
       }
       await client.query('BEGIN');
       try {
         for (const sql of settings(plan, options, 'LOCAL')) await client.query(sql);
-        for (const index of indexes) await runStatement(client, plan, options, index, committed);
+        for (const index of indexes) await runStatement(client, pool, plan, options, index, committed);
         // the last transaction proves convergence before it commits; earlier ones are proven by it
         if (position === proveAt) await proveConvergence(client, options, committed);
       } catch (error) {
@@ -126,23 +135,107 @@ export async function applyPlan(plan: MigrationPlan, pool: Pool, options: ApplyO
   }
 }
 
-async function runOutsideTransaction(client: PoolClient, plan: MigrationPlan, options: ApplyOptions, index: number, committed: number): Promise<void> {
-  try {
-    for (const sql of settings(plan, options, 'SESSION')) await client.query(sql);
-    await runStatement(client, plan, options, index, committed, true);
-  } finally {
-    await client.query('RESET ALL').catch(() => {});
+/** Attempts of a statement outside a transaction that could not get its lock in time, and the wait before the next. */
+const LOCK_ATTEMPTS = 3;
+const LOCK_RETRY_BACKOFF_MS = 500;
+
+/**
+ * A statement that commits on its own. Nothing else holds a lock for it, so
+ * when it cannot get its lock within lock_timeout (busy table) it is tried
+ * again a few times; a concurrent index build that timed out leaves an
+ * INVALID index behind, dropped before the next attempt.
+ */
+async function runOutsideTransaction(client: PoolClient, pool: Pool, plan: MigrationPlan, options: ApplyOptions, index: number, committed: number): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      for (const sql of settings(plan, options, 'SESSION')) await client.query(sql);
+      await runStatement(client, pool, plan, options, index, committed, true);
+      return;
+    } catch (error) {
+      if (!(error instanceof ApplyFailure) || error.code !== SQLSTATE.lockTimeout || attempt >= LOCK_ATTEMPTS) throw error;
+      await dropInvalidIndex(client, plan.engine.actions[index]).catch(() => {
+        throw error;
+      });
+      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_BACKOFF_MS * attempt));
+    } finally {
+      await client.query('RESET ALL').catch(() => {});
+    }
   }
 }
 
-async function runStatement(client: PoolClient, plan: MigrationPlan, options: ApplyOptions, index: number, committed: number, inDoubt = false): Promise<void> {
+/** The INVALID index a failed CREATE INDEX CONCURRENTLY of this action left, dropped concurrently. */
+async function dropInvalidIndex(client: PoolClient, action: MigrationPlan['engine']['actions'][number]): Promise<void> {
+  const index = action.verb === 'create' ? (action.produces.find((id) => id.kind === 'index') as { schema: string; name: string } | undefined) : undefined;
+  if (!index) return;
+  const { rows } = await client.query(
+    `SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid`,
+    [index.schema, index.name],
+  );
+  if (rows.length > 0) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoted(index.schema)}.${quoted(index.name)}`);
+}
+
+async function runStatement(client: PoolClient, pool: Pool, plan: MigrationPlan, options: ApplyOptions, index: number, committed: number, inDoubt = false): Promise<void> {
   const { sql } = plan.engine.actions[index];
   options.onStatement?.(index, sql);
+  const change = plan.changes[index];
+  const long = change !== undefined && (change.work !== 'none' || !change.transactional);
   try {
-    await client.query(sql);
+    await (long && options.onProgress ? withProgress(client, pool, index, options.onProgress, () => client.query(sql)) : client.query(sql));
   } catch (error) {
     throw failure(error, sql, index, committed, inDoubt);
   }
+}
+
+const PROGRESS_INTERVAL_MS = 500;
+
+/** Runs `statement`, reporting the server's progress for it from a second connection. */
+async function withProgress<T>(client: PoolClient, pool: Pool, index: number, onProgress: (index: number, text: string) => void, statement: () => Promise<T>): Promise<T> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  let done = false;
+  let polling = false;
+  const poll = () => {
+    if (polling || done) return;
+    polling = true;
+    // never awaited: with a pool of one connection it waits for this statement to end
+    pool
+      .query<ProgressRow>(PROGRESS_SQL, [rows[0].pid])
+      .then((result) => {
+        if (!done && result.rows[0]) onProgress(index, progressText(result.rows[0]));
+      })
+      .catch(() => {})
+      .finally(() => (polling = false));
+  };
+  const timer = setInterval(poll, PROGRESS_INTERVAL_MS);
+  try {
+    return await statement();
+  } finally {
+    done = true;
+    clearInterval(timer);
+  }
+}
+
+interface ProgressRow {
+  command: string;
+  phase: string;
+  done: string | null;
+  total: string | null;
+  unit: string;
+}
+
+const PROGRESS_SQL = `
+  SELECT command, phase, blocks_done AS done, blocks_total AS total, 'blocks' AS unit FROM pg_stat_progress_create_index WHERE pid = $1 AND blocks_total > 0
+  UNION ALL
+  SELECT command, phase, tuples_done, tuples_total, 'rows' FROM pg_stat_progress_create_index WHERE pid = $1 AND blocks_total = 0
+  UNION ALL
+  SELECT command, phase, heap_blks_scanned, heap_blks_total, 'blocks' FROM pg_stat_progress_cluster WHERE pid = $1`;
+
+/** "CREATE INDEX CONCURRENTLY: building index: scanning table, 45% of 2,700 blocks" */
+export function progressText(row: ProgressRow): string {
+  const done = Number(row.done ?? 0);
+  const total = Number(row.total ?? 0);
+  const amount = total > 0 ? `, ${Math.floor((100 * done) / total)}% of ${total.toLocaleString('en-US')} ${row.unit}` : '';
+  return `${row.command}: ${row.phase}${amount}`;
 }
 
 /** Timeouts first, then the settings the plan itself needs (pg-delta's preamble). */

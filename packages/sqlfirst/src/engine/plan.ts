@@ -5,8 +5,11 @@
  * into our own types. Objects the environment's policy keeps are excluded
  * from the diff as pg-delta policy filters, so the engine plans around them.
  */
-import { parsePlan, plan as pgDeltaPlan, serializePlan, type Plan as EnginePlan, type Policy, type StableId } from '@supabase/pg-delta';
+import { parsePlan, plan as pgDeltaPlan, serializePlan, type FactBase, type Plan as EnginePlan, type PlanOptions as EnginePlanOptions, type Policy, type StableId } from '@supabase/pg-delta';
 import { dataLossByAction } from './data-loss.js';
+import { hazardsOf, tableWork, type Hazard, type TableSizes, type TableWork } from './hazards.js';
+import { onlinePlan } from './online.js';
+import type { Rename } from './renames.js';
 import type { SchemaState } from './state.js';
 
 /** A schema object, e.g. { kind: 'table', name: 'public.orders' } or { kind: 'column', name: 'public.orders.price' }. */
@@ -32,6 +35,12 @@ export interface Change {
   consumes: ObjectRef[];
   produces: ObjectRef[];
   drops: ObjectRef[];
+  /** the existing table the statement works on (schema-qualified), if any */
+  table?: string;
+  /** what it does to that table's rows while it holds its lock */
+  work: TableWork;
+  /** locks held for long on existing tables; without sizes until `withTableSizes` */
+  hazards: Hazard[];
 }
 
 /** An ordered list of changes from a current to a desired state. */
@@ -53,15 +62,31 @@ export interface PlanOptions {
   loadingRole?: string;
   /** tables and schemas to leave exactly as they are, though the desired state lacks them (policy skips) */
   keep?: ObjectRef[];
+  /** plan for a database serving traffic: indexes built and dropped concurrently, constraints validated without blocking writes */
+  online?: boolean;
+  /** renames to apply in place (directives, answers to the prompt); see renames.ts */
+  renames?: readonly Rename[];
 }
 
 /** The ordered changes that turn `current` into `desired`. */
 export function planChanges(current: SchemaState, desired: SchemaState, options: PlanOptions = {}): MigrationPlan {
-  const engine = pgDeltaPlan(current.facts as never, desired.facts as never, {
+  const engineOptions: EnginePlanOptions = {
     policy: scopePolicy(current.roles, options),
     scope: 'database',
-  });
-  return fromEngine(engine);
+    // candidates are always reported; only the confirmed ones are applied
+    renames: 'prompt',
+    acceptRenames: (options.renames ?? []).map((rename) => ({ from: rename.ids.from, to: rename.ids.to })),
+  };
+  const source = current.facts as FactBase;
+  const plain = pgDeltaPlan(source, desired.facts as FactBase, engineOptions);
+  if (!options.online) return fromEngine(plain);
+  const concurrent = pgDeltaPlan(source, desired.facts as FactBase, { ...engineOptions, params: { concurrentIndexes: true } });
+  return fromEngine(onlinePlan(plain, concurrent, source));
+}
+
+/** The plan with each change's hazards sized (from `readTableSizes`). */
+export function withTableSizes(plan: MigrationPlan, sizes: TableSizes): MigrationPlan {
+  return { ...plan, changes: plan.changes.map((change) => ({ ...change, hazards: hazardsOf(change, sizes) })) };
 }
 
 /**
@@ -103,8 +128,10 @@ function splitQualified(name: string): [string, string] {
 
 function fromEngine(engine: EnginePlan): MigrationPlan {
   const losses = dataLossByAction(engine);
+  const work = tableWork(engine);
+  const noSizes: TableSizes = new Map();
   return {
-    changes: engine.actions.map((action, index) => ({
+    changes: engine.actions.map((action, index) => withHazards({
       sql: action.sql,
       verb: action.verb,
       dataLoss: losses[index]?.reason,
@@ -114,11 +141,16 @@ function fromEngine(engine: EnginePlan): MigrationPlan {
       consumes: action.consumes.flatMap(objectRef),
       produces: action.produces.flatMap(objectRef),
       drops: action.destroys.flatMap(objectRef),
-    })),
+      ...work[index],
+    }, noSizes)),
     sourceFingerprint: engine.source.fingerprint,
     targetFingerprint: engine.target.fingerprint,
     engine,
   };
+}
+
+function withHazards(change: Omit<Change, 'hazards'>, sizes: TableSizes): Change {
+  return { ...change, hazards: hazardsOf(change, sizes) };
 }
 
 const NAMED_KINDS = new Set(['schema', 'table', 'view', 'materializedView', 'sequence', 'index', 'type', 'domain', 'function', 'procedure', 'column', 'constraint', 'trigger']);

@@ -1,0 +1,166 @@
+/**
+ * Online planning: the same changes, in forms that keep a busy table
+ * writable. Expressed on pg-delta's plan, from its structured data only:
+ *
+ * - indexes on existing tables: pg-delta's own `concurrentIndexes` param
+ *   (CREATE [UNIQUE] INDEX CONCURRENTLY), taken action by action from a plan
+ *   made with it; dropped indexes: DROP INDEX CONCURRENTLY, built from the
+ *   destroyed index id;
+ * - FOREIGN KEY and CHECK on existing tables: ADD … NOT VALID (a brief
+ *   lock), then VALIDATE CONSTRAINT as a step of its own (SHARE UPDATE
+ *   EXCLUSIVE: writes continue while it scans);
+ * - SET NOT NULL on an existing column: a helper CHECK (col IS NOT NULL)
+ *   added NOT VALID and validated online, so SET NOT NULL skips its scan
+ *   (PostgreSQL 12+), then the helper is dropped.
+ *
+ * Steps that must commit on their own are `nonTransactional`: the executor
+ * runs each alone, so no strong lock taken earlier is held while they work.
+ * Tables the plan creates need none of this.
+ */
+import { encodeId, type Action, type Delta, type Fact, type FactBase, type Plan as EnginePlan, type StableId } from '@supabase/pg-delta';
+
+type TableId = { kind: 'table'; schema: string; name: string };
+export type SubId = { kind: string; schema: string; table: string; name: string };
+
+/**
+ * `plain` rewritten for a live database. `concurrent` is the same plan made
+ * with pg-delta's `concurrentIndexes` param; `current` is the target's facts.
+ */
+export function onlinePlan(plain: EnginePlan, concurrent: EnginePlan, current: FactBase): EnginePlan {
+  const created = createdTables(plain);
+  const existing = (table: TableId | undefined): table is TableId => table !== undefined && !created.has(tableKey(table)) && current.has(table);
+  const concurrentIndexBuild = new Map<string, Action>();
+  for (const action of concurrent.actions) {
+    const index = action.produces.find((id) => id.kind === 'index');
+    if (action.verb === 'create' && index && action.transactionality === 'nonTransactional') concurrentIndexBuild.set(key(index), action);
+  }
+  const addedConstraints = new Map<string, Fact>();
+  const notNullColumns: SubId[] = [];
+  const validatedConstraints: SubId[] = [];
+  for (const delta of plain.deltas) collect(delta, addedConstraints, notNullColumns, validatedConstraints);
+
+  const actions = plain.actions.flatMap((action): Action[] => {
+    const table = consumedTable(action);
+    if (!existing(table)) return [action];
+    const index = action.produces.find((id) => id.kind === 'index');
+    if (action.verb === 'create' && index) return [concurrentIndexBuild.get(key(index)) ?? action];
+    if (action.verb === 'drop' && action.destroys.length === 1 && action.destroys[0].kind === 'index' && !partitioned(current, table)) {
+      return [dropIndexConcurrently(action, action.destroys[0] as unknown as { schema: string; name: string })];
+    }
+    const constraint = action.produces.find((id) => id.kind === 'constraint');
+    const fact = constraint && addedConstraints.get(key(constraint));
+    if (action.verb === 'create' && fact && action.produces.length === 1) return addNotValidThenValidate(action, fact);
+    const column = notNullColumns.find((id) => action.verb === 'alter' && action.sql === setNotNullSql(id));
+    if (column) return notNullThroughCheck(action, column);
+    const leftover = validatedConstraints.find((id) => action.verb === 'alter' && action.sql === validateSql(id));
+    if (leftover) return [{ ...action, transactionality: 'nonTransactional' }];
+    return [action];
+  });
+  return { ...plain, actions, safetyReport: { ...plain.safetyReport, nonTransactionalActions: actions.filter((a) => a.transactionality === 'nonTransactional').length } };
+}
+
+/** FOREIGN KEY and CHECK constraints the plan adds validated; NOT NULL switched on; NOT VALID constraints to validate. */
+function collect(delta: Delta, constraints: Map<string, Fact>, notNull: SubId[], validate: SubId[]): void {
+  if (delta.verb === 'add' && delta.fact.id.kind === 'constraint' && delta.fact.parent?.kind === 'table') {
+    const { type, validated } = delta.fact.payload as { type?: string; validated?: boolean };
+    if (validated === true && (type === 'f' || type === 'c')) constraints.set(key(delta.fact.id), delta.fact);
+  }
+  if (delta.verb === 'set' && delta.id.kind === 'column' && delta.attr === 'notNull' && delta.to === true) notNull.push(delta.id as SubId);
+  if (delta.verb === 'set' && delta.id.kind === 'constraint' && delta.attr === 'validated' && delta.to === true) validate.push(delta.id as SubId);
+}
+
+function addNotValidThenValidate(action: Action, fact: Fact): Action[] {
+  const id = fact.id as SubId;
+  const def = String((fact.payload as { def?: unknown }).def);
+  return [
+    { ...action, sql: `${alterTable(id)} ADD CONSTRAINT ${quoted(id.name)} ${def} NOT VALID` },
+    validateStep(id),
+  ];
+}
+
+/** The name of the CHECK that proves a column has no NULLs before SET NOT NULL. */
+export function notNullHelperName(column: string): string {
+  return `sqlfirst_not_null_${column}`;
+}
+
+function notNullThroughCheck(setNotNull: Action, column: SubId): Action[] {
+  const helper: SubId = { kind: 'constraint', schema: column.schema, table: column.table, name: notNullHelperName(column.name) };
+  const table = alterTable(column);
+  return [
+    step({ sql: `${table} ADD CONSTRAINT ${quoted(helper.name)} CHECK (${quoted(column.name)} IS NOT NULL) NOT VALID`, verb: 'create', consumes: [tableOf(column)], lockClass: 'accessExclusive' }),
+    validateStep(helper),
+    // a valid CHECK (col IS NOT NULL) lets PostgreSQL skip the scan
+    setNotNull,
+    step({ sql: `${table} DROP CONSTRAINT ${quoted(helper.name)}`, verb: 'drop', consumes: [tableOf(column)], lockClass: 'accessExclusive' }),
+  ];
+}
+
+function validateStep(constraint: SubId): Action {
+  return step({
+    sql: validateSql(constraint),
+    verb: 'alter',
+    consumes: [constraint as unknown as StableId],
+    lockClass: 'shareUpdateExclusive',
+    transactionality: 'nonTransactional',
+  });
+}
+
+function dropIndexConcurrently(action: Action, index: { schema: string; name: string }): Action {
+  return { ...action, sql: `DROP INDEX CONCURRENTLY ${quoted(index.schema)}.${quoted(index.name)}`, lockClass: 'shareUpdateExclusive', transactionality: 'nonTransactional' };
+}
+
+function step(fields: Pick<Action, 'sql' | 'verb' | 'consumes' | 'lockClass'> & Partial<Action>): Action {
+  return { produces: [], destroys: [], releases: [], transactionality: 'transactional', newSegmentBefore: false, dataLoss: 'none', rewriteRisk: false, ...fields };
+}
+
+/** pg-delta's rendering of the statements it emits, to recognise them by equality. */
+export function setNotNullSql(column: SubId): string {
+  return `${alterTable(column)} ALTER COLUMN ${quoted(column.name)} SET NOT NULL`;
+}
+
+export function validateSql(constraint: SubId): string {
+  return `${alterTable(constraint)} VALIDATE CONSTRAINT ${quoted(constraint.name)}`;
+}
+
+function alterTable(id: { schema: string; table: string }): string {
+  return `ALTER TABLE ${quoted(id.schema)}.${quoted(id.table)}`;
+}
+
+export function quoted(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** The existing table a statement works on: a consumed table, or the table of a consumed column or constraint. */
+export function consumedTable(action: Pick<Action, 'consumes'>): TableId | undefined {
+  for (const id of action.consumes) {
+    if (id.kind === 'table') return id as TableId;
+    if (id.kind === 'column' || id.kind === 'constraint') return tableOf(id as unknown as SubId) as TableId;
+  }
+  return undefined;
+}
+
+function tableOf(id: { schema: string; table: string }): StableId {
+  return { kind: 'table', schema: id.schema, name: id.table } as StableId;
+}
+
+/** Tables the plan creates (CREATE TABLE, or the new name of a renamed one). */
+export function createdTables(plan: Pick<EnginePlan, 'actions'>): Set<string> {
+  const created = new Set<string>();
+  for (const action of plan.actions) {
+    if (action.verb !== 'create') continue;
+    for (const id of action.produces) if (id.kind === 'table') created.add(tableKey(id as TableId));
+  }
+  return created;
+}
+
+export function tableKey(table: { schema: string; name: string }): string {
+  return `${table.schema}.${table.name}`;
+}
+
+function partitioned(current: FactBase, table: TableId): boolean {
+  return (current.get(table)?.payload as { partitionKey?: unknown } | undefined)?.partitionKey != null;
+}
+
+function key(id: StableId): string {
+  return encodeId(id);
+}

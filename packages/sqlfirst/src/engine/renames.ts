@@ -1,0 +1,239 @@
+/**
+ * Renames without data loss. A rename is declared in schema.sql on the
+ * renamed object's line, sqldef's convention:
+ *
+ *   CREATE TABLE trades ( -- @renamed from=fills
+ *     average_price numeric(20,8), -- @renamed from=avg_price
+ *
+ * The directives are found with the PostgreSQL scanner (comments with their
+ * positions) and attached, through the parse tree, to the statement and the
+ * element they follow. They become pg-delta accepted renames (stable ids of
+ * the desired objects and of their old names); pg-delta applies a rename
+ * only when the old and new objects are structurally the same. A directive
+ * whose old name is not in the target is reported and ignored, so a second
+ * run is a no-op with the directive still in the file.
+ */
+import { encodeId, type FactBase, type StableId } from '@supabase/pg-delta';
+import type { MigrationPlan } from './plan.js';
+import type { SchemaState } from './state.js';
+
+/** A confirmed rename, in the engine's ids. */
+export interface Rename {
+  kind: string;
+  /** schema-qualified, e.g. public.orders.avg_price */
+  from: string;
+  to: string;
+  /** "public.orders.avg_price → public.orders.average_price" */
+  text: string;
+  readonly ids: { readonly from: StableId; readonly to: StableId };
+}
+
+/** A `-- @renamed from=old` comment attached to the object it follows. */
+export interface RenameDirective {
+  file: string;
+  line: number;
+  /** the engine's kind of the renamed object */
+  kind: 'table' | 'column' | 'constraint' | 'index' | 'view' | 'materializedView' | 'type';
+  /** the object's new name as written; schema undefined when unqualified */
+  schema?: string;
+  /** the table, for columns and constraints */
+  table?: string;
+  name: string;
+  from: string;
+}
+
+export interface SchemaFile {
+  path: string;
+  sql: string;
+}
+
+type Tree = { readonly [key: string]: unknown };
+type Parser = typeof import('libpg-query');
+let parser: Promise<Parser> | undefined;
+
+function loadParser(): Promise<Parser> {
+  parser ??= import('libpg-query').then(async (module) => {
+    await module.loadModule();
+    return module;
+  });
+  return parser;
+}
+
+const DIRECTIVE = '@renamed';
+
+/**
+ * The rename directives of schema files, and notes about directives that
+ * cannot be attached to a renameable object (printed by the caller).
+ */
+export async function readRenameDirectives(files: SchemaFile[]): Promise<{ directives: RenameDirective[]; notes: string[] }> {
+  const { parseSync, scanSync } = await loadParser();
+  const directives: RenameDirective[] = [];
+  const notes: string[] = [];
+  for (const file of files) {
+    if (file.sql.trim() === '') continue;
+    // positions are UTF-8 byte offsets
+    const bytes = Buffer.from(file.sql, 'utf8');
+    const lineOf = (offset: number) => bytes.subarray(0, offset).toString('utf8').split('\n').length;
+    const tokens = scanSync(file.sql).tokens;
+    const statements = (parseSync(file.sql) as { stmts: { stmt: Tree; stmt_location?: number }[] }).stmts;
+    for (const [position, token] of tokens.entries()) {
+      if (token.tokenName !== 'SQL_COMMENT' && token.tokenName !== 'C_COMMENT') continue;
+      const from = directiveFrom(token.text);
+      if (from === undefined) continue;
+      const where = `${file.path} line ${lineOf(token.start)}`;
+      const previous = tokens.slice(0, position).reverse().find((t) => t.tokenName !== 'SQL_COMMENT' && t.tokenName !== 'C_COMMENT');
+      if (!previous || lineOf(previous.start) !== lineOf(token.start)) {
+        notes.push(`${where}: a @renamed directive must end the line of the object it renames; ignored.`);
+        continue;
+      }
+      if (from === '') {
+        notes.push(`${where}: @renamed needs from=<old name>; ignored.`);
+        continue;
+      }
+      const statement = statements.filter((s) => (s.stmt_location ?? 0) <= previous.start).at(-1);
+      // enum values carry no positions in the parse tree: a string constant before the comment means one precedes it
+      const afterString = tokens.slice(0, position).some((t) => t.tokenName === 'SCONST' && t.start >= (statement?.stmt_location ?? 0));
+      const target = statement && attach(statement.stmt, token.start, afterString);
+      if (!target) {
+        notes.push(`${where}: @renamed from=${from} does not follow a table, column, constraint, index, view or type; ignored.`);
+        continue;
+      }
+      directives.push({ file: file.path, line: lineOf(token.start), from, ...target });
+    }
+  }
+  return { directives, notes };
+}
+
+/** The old name of `-- @renamed from=old`, '' when from= is missing, undefined when the comment is no directive. */
+export function directiveFrom(comment: string): string | undefined {
+  const body = comment.startsWith('--') ? comment.slice(2) : comment.slice(2, -2);
+  const words = body.trim().split(/\s+/);
+  if (words[0] !== DIRECTIVE) return undefined;
+  const from = words.slice(1).find((word) => word.startsWith('from='));
+  return unquote(from?.slice('from='.length) ?? '');
+}
+
+function unquote(name: string): string {
+  return name.length >= 2 && name.startsWith('"') && name.endsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
+}
+
+/** The object a directive at `offset` renames: the element it follows inside the statement, else the statement's object. */
+function attach(statement: Tree, offset: number, afterString: boolean): Omit<RenameDirective, 'file' | 'line' | 'from'> | undefined {
+  const [kind, node] = Object.entries(statement)[0] as [string, Tree];
+  const relation = (value: unknown) => value as { schemaname?: string; relname: string };
+  if (kind === 'CreateStmt') {
+    const table = relation(node.relation);
+    const elements = ((node.tableElts as Tree[] | undefined) ?? []).filter((element) => location(element) < offset);
+    const element = elements.at(-1);
+    if (!element) return { kind: 'table', schema: table.schemaname, name: table.relname };
+    if ('ColumnDef' in element) return { kind: 'column', schema: table.schemaname, table: table.relname, name: (element.ColumnDef as { colname: string }).colname };
+    const conname = (element.Constraint as { conname?: string } | undefined)?.conname;
+    return conname ? { kind: 'constraint', schema: table.schemaname, table: table.relname, name: conname } : undefined;
+  }
+  if (kind === 'AlterTableStmt') {
+    const table = relation(node.relation);
+    const commands = (node.cmds as { AlterTableCmd: { subtype: string; def?: Tree } }[]).map((c) => c.AlterTableCmd);
+    const added = commands.filter((c) => c.subtype === 'AT_AddConstraint' && location(c.def ?? {}) < offset).at(-1);
+    const conname = (added?.def?.Constraint as { conname?: string } | undefined)?.conname;
+    return conname ? { kind: 'constraint', schema: table.schemaname, table: table.relname, name: conname } : undefined;
+  }
+  if (kind === 'IndexStmt' && typeof node.idxname === 'string') return { kind: 'index', schema: relation(node.relation).schemaname, name: node.idxname };
+  if (kind === 'ViewStmt') return { kind: 'view', schema: relation(node.view).schemaname, name: relation(node.view).relname };
+  if (kind === 'CreateTableAsStmt' && node.objtype === 'OBJECT_MATVIEW') {
+    const into = relation((node.into as { rel: unknown }).rel);
+    return { kind: 'materializedView', schema: into.schemaname, name: into.relname };
+  }
+  if (kind === 'CreateEnumStmt') {
+    const names = (node.typeName as { String: { sval: string } }[]).map((n) => n.String.sval);
+    // after a value it would rename the value: pg-delta has no rename for enum values
+    if (afterString) return undefined;
+    return { kind: 'type', schema: names.length > 1 ? names[0] : undefined, name: names.at(-1)! };
+  }
+  return undefined;
+}
+
+function location(element: Tree): number {
+  const node = Object.values(element)[0] as { location?: number } | undefined;
+  return node?.location ?? -1;
+}
+
+/**
+ * The directives as pg-delta renames: the new object must be in the desired
+ * state, the old one in the target. A directive whose old name the target
+ * lacks (already renamed, or a typo) is reported and ignored.
+ */
+export function resolveRenames(directives: RenameDirective[], current: SchemaState, desired: SchemaState): { renames: Rename[]; notes: string[] } {
+  const currentFacts = current.facts as FactBase;
+  const desiredFacts = desired.facts as FactBase;
+  const renames: Rename[] = [];
+  const notes: string[] = [];
+  const tableRenames = new Map<string, string>();
+  const ordered = [...directives].sort((a, b) => Number(b.kind === 'table') - Number(a.kind === 'table'));
+  for (const directive of ordered) {
+    const where = `${directive.file} line ${directive.line}`;
+    const schema = directive.schema ?? schemaOf(desiredFacts, directive) ?? 'public';
+    const to = stableId(directive.kind, schema, directive.table, directive.name);
+    if (!desiredFacts.has(to)) {
+      notes.push(`${where}: @renamed from=${directive.from}: ${nameOf(to)} is not in the desired schema; ignored.`);
+      continue;
+    }
+    const oldTable = directive.table === undefined ? undefined : (tableRenames.get(`${schema}.${directive.table}`) ?? directive.table);
+    const from = stableId(directive.kind, schema, oldTable, directive.from);
+    if (!currentFacts.has(from)) {
+      const already = currentFacts.has(to) ? ' (already renamed: the directive can be removed once every database has it)' : '';
+      notes.push(`${where}: @renamed from=${directive.from}: ${nameOf(from)} does not exist in the target${already}; ignored.`);
+      continue;
+    }
+    if (directive.kind === 'table') tableRenames.set(`${schema}.${directive.name}`, directive.from);
+    renames.push(rename(directive.kind, from, to));
+  }
+  return { renames, notes };
+}
+
+/** The schema of an unqualified name: the one desired object of that kind and name, public first. */
+function schemaOf(facts: FactBase, directive: RenameDirective): string | undefined {
+  const schemas = facts
+    .facts()
+    .map((fact) => fact.id as { kind: string; schema?: string; table?: string; name?: string })
+    .filter((id) => id.kind === directive.kind && id.name === directive.name && id.table === directive.table && id.schema !== undefined)
+    .map((id) => id.schema!);
+  return schemas.includes('public') ? 'public' : schemas.length === 1 ? schemas[0] : undefined;
+}
+
+function stableId(kind: RenameDirective['kind'], schema: string, table: string | undefined, name: string): StableId {
+  return (table === undefined ? { kind, schema, name } : { kind, schema, table, name }) as StableId;
+}
+
+function nameOf(id: StableId): string {
+  const parts = id as { schema?: string; table?: string; name?: string };
+  return [parts.schema, parts.table, parts.name].filter(Boolean).join('.');
+}
+
+function rename(kind: string, from: StableId, to: StableId): Rename {
+  return { kind, from: nameOf(from), to: nameOf(to), text: `${nameOf(from)} → ${nameOf(to)}`, ids: { from, to } };
+}
+
+/**
+ * Renames pg-delta found but did not apply (not confirmed): unambiguous
+ * structural matches only, for the CLI to ask about on a terminal and pass
+ * back, when accepted, in PlanOptions.renames.
+ */
+export function renameCandidates(plan: MigrationPlan): Rename[] {
+  const applied = new Set((plan.engine.acceptedRenames ?? []).map((r) => `${encodeId(r.from)}>${encodeId(r.to)}`));
+  return plan.engine.renameCandidates
+    .filter((candidate) => candidate.status === 'unambiguous' && !applied.has(`${encodeId(candidate.from)}>${encodeId(candidate.to)}`))
+    .map((candidate) => rename(candidate.kind, candidate.from, candidate.to));
+}
+
+/** Notes for confirmed renames the plan does not apply (the objects differ beyond their names): they stay drop + create. */
+export function unappliedRenames(plan: MigrationPlan, accepted: readonly Rename[]): string[] {
+  const applied = new Set((plan.engine.acceptedRenames ?? []).map((r) => `${encodeId(r.from)}>${encodeId(r.to)}`));
+  const candidates = new Map(plan.engine.renameCandidates.map((c) => [`${encodeId(c.from)}>${encodeId(c.to)}`, c]));
+  return accepted
+    .filter((r) => !applied.has(`${encodeId(r.ids.from)}>${encodeId(r.ids.to)}`))
+    .map((r) => {
+      const candidate = candidates.get(`${encodeId(r.ids.from)}>${encodeId(r.ids.to)}`);
+      const why = candidate?.reason ?? (candidate ? `the engine sees it as ${candidate.status}` : 'the old and new objects differ beyond their names');
+      return `${r.text} is not applied as a rename (${why}): rename it alone first, then change it in a second run.`;
+    });
+}
