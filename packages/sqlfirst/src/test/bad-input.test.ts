@@ -29,7 +29,8 @@ let target: string;
 let work: string;
 
 before(async () => {
-  server = await startTestServer();
+  // private: the check that a refused input changed nothing covers the server's databases and roles
+  server = await startTestServer({ private: true });
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlfirst-bad-input-'));
   target = await server.createDatabase('bad_input_target');
   const applied = await runCli(['apply', '--url', target, '--to', `file://${fixture('v1.sql')}`, '--auto-approve']);
@@ -352,19 +353,19 @@ describe('URLs and flags', () => {
 
   test('a URL without a database name', async () => {
     await refused(['plan', '--url', `postgres://someone:secret-pw@127.0.0.1:${port()}`, '--to', to()], {
-      message: /^✖ The database URL postgres:\/\/someone:\*\*\*\*@127\.0\.0\.1:\d+ names no database; add one after the host, as in postgres:\/\/user@host:5432\/dbname\.$/,
+      message: /^✖ Failed at connect: The database URL postgres:\/\/someone:\*\*\*\*@127\.0\.0\.1:\d+ names no database; add one after the host, as in postgres:\/\/user@host:5432\/dbname\.$/,
     });
   });
 
   test('a password that is not percent-encoded', async () => {
     await refused(['plan', '--url', `postgres://someone:se/cret@127.0.0.1:${port()}/db`, '--to', to()], {
-      message: /^✖ The database URL has an @ after its host part; if the user name or password holds characters such as @ : \/ \? # % or spaces, percent-encode them \(urlescape\(\) in atlas\.hcl, encodeURIComponent\(\) in JavaScript\) and run again\.$/,
+      message: /^✖ Failed at connect: The database URL has an @ after its host part; if the user name or password holds characters such as @ : \/ \? # % or spaces, percent-encode them \(urlescape\(\) in atlas\.hcl, encodeURIComponent\(\) in JavaScript\) and run again\.$/,
     });
   });
 
   test('a % that is not percent-encoding', async () => {
     await refused(['plan', '--url', `postgres://someone:100%zz@127.0.0.1:${port()}/db`, '--to', to()], {
-      message: /^✖ The database URL postgres:\/\/someone:\*\*\*\*@127\.0\.0\.1:\d+\/db has a % in its password that is not followed by two hexadecimal digits; write a literal % as %25\.$/,
+      message: /^✖ Failed at connect: The database URL postgres:\/\/someone:\*\*\*\*@127\.0\.0\.1:\d+\/db has a % in its password that is not followed by two hexadecimal digits; write a literal % as %25\.$/,
     });
   });
 
@@ -376,7 +377,7 @@ describe('URLs and flags', () => {
 
   test('a URL that is not postgres://', async () => {
     await refused(['plan', '--url', `mysql://someone:secret-pw@127.0.0.1:${port()}/db`, '--to', to()], {
-      message: /^✖ The database URL mysql:\/\/someone:\*\*\*\*@127\.0\.0\.1:\d+\/db does not start with postgres:\/\/; write it as postgres:\/\/user@host:5432\/dbname \(with user:password before the @ when there is a password\)\.$/,
+      message: /^✖ Failed at connect: The database URL mysql:\/\/someone:\*\*\*\*@127\.0\.0\.1:\d+\/db does not start with postgres:\/\/; write it as postgres:\/\/user@host:5432\/dbname \(with user:password before the @ when there is a password\)\.$/,
     });
   });
 

@@ -18,7 +18,8 @@ import { readCatalogSupplement } from '../engine/catalog.js';
 import { readState, schemasOf } from '../engine/index.js';
 import { SqlfirstError } from '../errors.js';
 import { parseTarget } from '../target/url.js';
-import { GENERATED_HEADER, generateTypes, pullTypes, type GeneratedTypes } from '../typegen/index.js';
+import { generateTypes, type GeneratedTypes } from '../typegen/index.js';
+import { GENERATED_HEADER, pullTypes } from './support/drizzle-kit/pull.js';
 import { scenarios } from './scenarios.js';
 import { startTestServer, type TestServer } from './support/server.js';
 

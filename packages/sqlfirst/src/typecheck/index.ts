@@ -36,7 +36,7 @@ export interface TypeCheckResult {
   skipped?: 'unchanged';
 }
 
-/** The desired generated files, by name (what pullTypes returns). */
+/** The desired generated files, by name (what generateTypes returns). */
 export interface GeneratedText {
   'schema.ts': string;
   'relations.ts': string;
@@ -71,7 +71,7 @@ let queue: Promise<void> = Promise.resolve();
 /**
  * Type-checks the workspace against the desired generated types.
  * `repoRoot`: the monorepo root (holds the package.json with `workspaces`);
- * `generated`: the desired schema.ts and relations.ts text (as pullTypes returns them).
+ * `generated`: the desired schema.ts and relations.ts text (as generateTypes returns them).
  *
  * Safe to start early and await later: the work runs in child processes, and
  * a failure before the promise is awaited is not an unhandled rejection.

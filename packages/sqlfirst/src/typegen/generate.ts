@@ -33,6 +33,20 @@ function objectKey(value: string): string {
   return /^[a-zA-Z_$][a-zA-Z0-9_$]*$/.test(value) ? value : JSON.stringify(value);
 }
 
+/**
+ * The TypeScript names a database object has in the generated files: a
+ * table's, view's, enum's or sequence's exported variable, and for a column
+ * its property and its table's variable. `name` is qualified as the engine
+ * names objects: schema.object, or schema.table.column.
+ */
+export function generatedNames(object: { kind: string; name: string }): string[] {
+  const parts = object.name.split('.');
+  const variable = (schema: string, name: string) => camelKey(nameIn(name, schema === 'public' ? undefined : schema));
+  if (object.kind === 'column' && parts.length === 3) return [camelKey(parts[2]), variable(parts[0], parts[1])];
+  if (['table', 'view', 'materializedView', 'type', 'sequence'].includes(object.kind) && parts.length === 2) return [variable(parts[0], parts[1])];
+  return [];
+}
+
 function camelKey(value: string): string {
   return objectKey(camelCase(value));
 }

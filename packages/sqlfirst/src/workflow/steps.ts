@@ -137,9 +137,13 @@ export const showPlan = step('show plan', async (run) => {
 /** Waits for the type check; breaks this change causes are listed apart from the ones already there. */
 export const checkBreaks = step('typecheck', async (run) => {
   if (!run.typeCheck) return { detail: 'skipped' };
-  const { groupBreaks } = await import('../typecheck/index.js');
+  const [{ groupBreaks }, { generatedNames }] = await Promise.all([import('../typecheck/index.js'), import('../typegen/index.js')]);
   const result = await run.typeCheck;
-  const changes = needed(run.plan, 'the plan').changes.map((change) => ({ label: change.sql, identifiers: [] as string[] }));
+  // a break is filed under the change whose objects' generated names it mentions (from the engine's object ids)
+  const changes = needed(run.plan, 'the plan').changes.map((change) => ({
+    label: change.sql,
+    identifiers: [...new Set([...change.drops, ...change.consumes, ...change.produces].flatMap(generatedNames))],
+  }));
   run.breaks = { caused: changes.length ? groupBreaks(result.breaks, changes) : [], preexisting: result.preexisting.length ? groupBreaks(result.preexisting, []) : [] };
   const count = result.breaks.length;
   const heading = run.command === 'plan' || run.request.dryRun ? 'These changes break the TypeScript that uses the database:' : 'The new schema breaks the TypeScript that uses the database:';

@@ -1,4 +1,4 @@
-import { redact } from '../target/secrets.js';
+import { redact } from '../../../target/secrets.js';
 
 export interface OutputStream {
   write(chunk: string): void;

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { SqlfirstError } from '../errors.js';
-import { poolConfig } from '../target/connect.js';
-import type { ConnectionTarget } from '../target/url.js';
+import { SqlfirstError } from '../../../errors.js';
+import { poolConfig } from '../../../target/connect.js';
+import type { ConnectionTarget } from '../../../target/url.js';
 import { OutputLines } from './output.js';
 
 /** The child reads the password from here; it is never written to a file. */

@@ -1,4 +1,4 @@
-import { customColumnDeclarations, customColumnFor, unmappableTypes, type CustomColumn } from './custom-columns.js';
+import { customColumnDeclarations, customColumnFor, unmappableTypes, type CustomColumn } from '../../../typegen/custom-columns.js';
 
 /** The first lines of both generated files; no timestamp, so two runs give the same bytes. */
 export const GENERATED_HEADER =
