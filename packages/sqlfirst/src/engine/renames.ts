@@ -180,8 +180,8 @@ export function resolveRenames(directives: RenameDirective[], current: SchemaSta
     const oldTable = directive.table === undefined ? undefined : (tableRenames.get(`${schema}.${directive.table}`) ?? directive.table);
     const from = stableId(directive.kind, schema, oldTable, directive.from);
     if (!currentFacts.has(from)) {
-      const already = currentFacts.has(to) ? ' (already renamed: the directive can be removed once every database has it)' : '';
-      notes.push(`${where}: @renamed from=${directive.from}: ${nameOf(from)} does not exist in the target${already}; ignored.`);
+      // already renamed (the directive can go once every database has it), or a typo
+      notes.push(`${where}: @renamed from=${directive.from}: ${nameOf(from)} does not exist in the target; ignored.`);
       continue;
     }
     if (directive.kind === 'table') tableRenames.set(`${schema}.${directive.name}`, directive.from);
