@@ -104,17 +104,22 @@ export async function readRenameDirectives(files: SchemaFile[]): Promise<{ direc
   return { directives, notes };
 }
 
-/** The old name of `-- @renamed from=old`, '' when from= is missing, undefined when the comment is no directive. */
+/** The old name of `-- @renamed from=old` (or from="Old Name"), '' when from= is missing, undefined when the comment is no directive. */
 export function directiveFrom(comment: string): string | undefined {
-  const body = comment.startsWith('--') ? comment.slice(2) : comment.slice(2, -2);
-  const words = body.trim().split(/\s+/);
-  if (words[0] !== DIRECTIVE) return undefined;
-  const from = words.slice(1).find((word) => word.startsWith('from='));
-  return unquote(from?.slice('from='.length) ?? '');
-}
-
-function unquote(name: string): string {
-  return name.length >= 2 && name.startsWith('"') && name.endsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
+  const body = (comment.startsWith('--') ? comment.slice(2) : comment.slice(2, -2)).trim();
+  if (body !== DIRECTIVE && !body.startsWith(`${DIRECTIVE} `)) return undefined;
+  const rest = body.slice(DIRECTIVE.length).trim();
+  if (!rest.startsWith('from=')) return '';
+  const value = rest.slice('from='.length);
+  if (!value.startsWith('"')) return value.split(' ')[0];
+  // a quoted identifier: "" stands for one "
+  let name = '';
+  for (let i = 1; i < value.length; i += 1) {
+    if (value[i] !== '"') name += value[i];
+    else if (value[i + 1] === '"') name += value[i++];
+    else return name;
+  }
+  return '';
 }
 
 /** The object a directive at `offset` renames: the element it follows inside the statement, else the statement's object. */
