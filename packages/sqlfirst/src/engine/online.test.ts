@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FactBase, type Action, type Delta, type Plan, type StableId } from '@supabase/pg-delta';
+import { onlinePlan } from './online.js';
+
+const orders = { kind: 'table', schema: 'public', name: 'orders' } as StableId;
+const fresh = { kind: 'table', schema: 'public', name: 'fresh' } as StableId;
+const current = new FactBase([{ id: orders, payload: { partitionKey: null } } as never], []);
+
+function action(fields: Partial<Action>): Action {
+  return { sql: '', verb: 'create', produces: [], consumes: [orders], destroys: [], releases: [], transactionality: 'transactional', lockClass: 'none', newSegmentBefore: false, dataLoss: 'none', rewriteRisk: false, ...fields };
+}
+
+function plan(actions: Action[], deltas: Delta[] = []): Plan {
+  return { actions, deltas, safetyReport: { destructiveActions: 0, rewriteRiskActions: 0, nonTransactionalActions: 0, lockClasses: {} } } as unknown as Plan;
+}
+
+test('online steps for existing tables; a table the plan creates is left as planned', () => {
+  const index = { kind: 'index', schema: 'public', name: 'orders_qty' } as StableId;
+  const freshIndex = { kind: 'index', schema: 'public', name: 'fresh_a' } as StableId;
+  const fk = { kind: 'constraint', schema: 'public', table: 'orders', name: 'orders_parent_fkey' } as StableId;
+  const column = { kind: 'column', schema: 'public', table: 'orders', name: 'parent_id' } as StableId;
+  const old = { kind: 'index', schema: 'public', name: 'orders_old' } as StableId;
+  const plain = plan(
+    [
+      action({ verb: 'drop', destroys: [old], lockClass: 'accessExclusive', sql: 'DROP INDEX "public"."orders_old"' }),
+      action({ produces: [fresh], consumes: [], sql: 'CREATE TABLE fresh (a int)' }),
+      action({ produces: [freshIndex], consumes: [fresh], lockClass: 'share', sql: 'CREATE INDEX fresh_a ON public.fresh USING btree (a)' }),
+      action({ produces: [index], lockClass: 'share', sql: 'CREATE INDEX orders_qty ON public.orders USING btree (qty)' }),
+      action({ produces: [fk], lockClass: 'shareRowExclusive', sql: 'ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_parent_fkey" FOREIGN KEY (parent_id) REFERENCES public.parent(id)' }),
+      action({ verb: 'alter', consumes: [column], lockClass: 'accessExclusive', sql: 'ALTER TABLE "public"."orders" ALTER COLUMN "parent_id" SET NOT NULL' }),
+    ],
+    [
+      { verb: 'add', fact: { id: fk, parent: orders, payload: { type: 'f', validated: true, def: 'FOREIGN KEY (parent_id) REFERENCES public.parent(id)' } } as never },
+      { verb: 'set', id: column, attr: 'notNull', from: false, to: true },
+    ],
+  );
+  const concurrent = plan([
+    action({ produces: [freshIndex], consumes: [fresh], lockClass: 'shareUpdateExclusive', transactionality: 'nonTransactional', sql: 'CREATE INDEX CONCURRENTLY fresh_a ON public.fresh USING btree (a)' }),
+    action({ produces: [index], lockClass: 'shareUpdateExclusive', transactionality: 'nonTransactional', sql: 'CREATE INDEX CONCURRENTLY orders_qty ON public.orders USING btree (qty)' }),
+  ]);
+  const online = onlinePlan(plain, concurrent, current);
+  assert.deepEqual(
+    online.actions.map((a) => [a.sql, a.transactionality === 'transactional', a.lockClass]),
+    [
+      ['DROP INDEX CONCURRENTLY "public"."orders_old"', false, 'shareUpdateExclusive'],
+      ['CREATE TABLE fresh (a int)', true, 'none'],
+      ['CREATE INDEX fresh_a ON public.fresh USING btree (a)', true, 'share'],
+      ['CREATE INDEX CONCURRENTLY orders_qty ON public.orders USING btree (qty)', false, 'shareUpdateExclusive'],
+      ['ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_parent_fkey" FOREIGN KEY (parent_id) REFERENCES public.parent(id) NOT VALID', true, 'shareRowExclusive'],
+      ['ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_parent_fkey"', false, 'shareUpdateExclusive'],
+      ['ALTER TABLE "public"."orders" ADD CONSTRAINT "sqlfirst_not_null_parent_id" CHECK ("parent_id" IS NOT NULL) NOT VALID', true, 'accessExclusive'],
+      ['ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "sqlfirst_not_null_parent_id"', false, 'shareUpdateExclusive'],
+      ['ALTER TABLE "public"."orders" ALTER COLUMN "parent_id" SET NOT NULL', true, 'accessExclusive'],
+      ['ALTER TABLE "public"."orders" DROP CONSTRAINT "sqlfirst_not_null_parent_id"', true, 'accessExclusive'],
+    ],
+  );
+  assert.equal(online.safetyReport.nonTransactionalActions, 4);
+});
