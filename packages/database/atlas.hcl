@@ -54,6 +54,8 @@ env "sandbox" {
   schemas           = local.schemas
   lock_timeout      = "5s"
   statement_timeout = "5m"
+  # sqlfirst: plans avoid long locks on existing tables (CREATE INDEX CONCURRENTLY, NOT VALID + VALIDATE)
+  online            = true
 
   diff {
     skip {
@@ -69,6 +71,10 @@ env "production" {
   schemas           = local.schemas
   lock_timeout      = "5s"
   statement_timeout = "5m"
+  # sqlfirst: online plans, and a rewrite or full scan of a table over 100,000 rows is refused
+  # unless the hazard is accepted with --allow-hazard
+  online                = true
+  hazard_threshold_rows = 100000
 
   diff {
     skip {

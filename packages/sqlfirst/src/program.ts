@@ -25,6 +25,7 @@ function withTargetOptions(command: Command): Command {
     .option('--connect-timeout <seconds>', 'give up connecting after this long (default 10)')
     .option('--lock-timeout <duration>', 'longest wait for a table lock per statement, e.g. 5s (default: atlas.hcl lock_timeout)')
     .option('--statement-timeout <duration>', 'longest run of one statement, e.g. 5m (default: atlas.hcl statement_timeout)')
+    .option('--online', 'plan without long locks on existing tables: indexes built CONCURRENTLY, constraints added NOT VALID then validated (default: atlas.hcl online)')
     .option('--no-typecheck', 'do not type-check the workspace against the new schema')
     .option('--json', 'print one machine-readable result')
     .option('--verbose', 'show each statement and error details');
@@ -45,6 +46,7 @@ withTargetOptions(program.command('apply'))
   .option('--allow-data-loss', 'allow statements that drop tables, columns or data')
   .option('--allow-empty', 'accept an empty schema file (every object is dropped, behind the data-loss gate)')
   .option('--plan <file>', 'apply a plan saved by plan --out, refusing if the schema files and target no longer give the same statements')
+  .option('--allow-hazard <kind>', 'accept a hazard over atlas.hcl hazard_threshold_rows: rewrites-table, scans-table, builds-index (repeatable)', collect, [])
   .option('--allow-breaking', 'apply even when the change breaks the TypeScript that uses the database')
   .option('--lock-wait <seconds>', 'how long to wait for another apply on the same database (default 30)', positiveNumber)
   .action((options) =>
@@ -54,6 +56,7 @@ withTargetOptions(program.command('apply'))
       allowDataLoss: options.allowDataLoss,
       allowEmpty: options.allowEmpty,
       planFile: options.plan,
+      allowHazard: options.allowHazard,
       allowBreaking: options.allowBreaking,
       lockWaitMs: options.lockWait === undefined ? undefined : options.lockWait * 1000,
       confirm: terminalConfirm(options.json),
@@ -69,9 +72,11 @@ withTargetOptions(program.command('sync'))
   .option('--auto-approve', 'apply without asking (the local environment never asks)')
   .option('--force', 'run the full sync even when nothing changed since the last one')
   .option('--allow-breaking', 'apply even when the change breaks the TypeScript that uses the database (shared environments)')
+  .option('--allow-hazard <kind>', 'accept a hazard over atlas.hcl hazard_threshold_rows: rewrites-table, scans-table, builds-index (repeatable)', collect, [])
   .option('--types-dir <path>', 'folder for schema.ts and relations.ts (default: "types" of the "sqlfirst" key in the root package.json)')
   .action((options) =>
     run('sync', options, {
+      allowHazard: options.allowHazard,
       writeTypes: options.types,
       typesDir: options.typesDir,
       force: options.force,
@@ -101,7 +106,7 @@ withTargetOptions(program.command('dev'))
       const spec = await resolveTarget(options, project);
       reporter.title('sqlfirst dev', { Environment: spec.envName, Config: spec.configPath });
       const request = { ...spec, typeCheck: options.typecheck !== false, writeTypes: true, allowDataLoss: options.allowDataLoss, confirm: terminalConfirm(false) };
-      const outcome = await runDev({ command: 'dev', request, project, reporter, skipped: [], releases: [] }, options, stop.signal);
+      const outcome = await runDev({ command: 'dev', request, project, reporter, skipped: [], renames: [], releases: [] }, options, stop.signal);
       reporter.finish('dev', outcome);
     } catch (error) {
       reporter.failure('dev', error);

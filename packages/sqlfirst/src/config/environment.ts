@@ -36,6 +36,10 @@ export interface Environment {
   /** env attributes lock_timeout / statement_timeout ("500ms", "5s", "2m") in milliseconds */
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
+  /** `online = true`: plans avoid long locks on existing tables (CONCURRENTLY, NOT VALID + VALIDATE) */
+  online: boolean;
+  /** `hazard_threshold_rows = N`: a rewrite or full scan of a table above N rows is refused unless --allow-hazard */
+  hazardThresholdRows?: number;
 }
 
 export interface LoadEnvironmentOptions {
@@ -116,6 +120,8 @@ class EnvironmentReader {
     const dropTable = skip && this.document.attribute(skip, 'drop_table', this.reads);
     const lockTimeout = this.string(this.block, 'lock_timeout');
     const statementTimeout = this.string(this.block, 'statement_timeout');
+    const online = this.document.attribute(this.block, 'online', this.reads);
+    const threshold = this.document.attribute(this.block, 'hazard_threshold_rows', this.reads);
     const embedded = this.checkVariables();
     if (!embedded) this.checkUrlVariables('url', url);
     this.checkUrlVariables('dev', devUrl);
@@ -133,6 +139,8 @@ class EnvironmentReader {
       },
       lockTimeoutMs: this.duration('lock_timeout', lockTimeout),
       statementTimeoutMs: this.duration('statement_timeout', statementTimeout),
+      online: this.boolean(this.block, 'online', online),
+      hazardThresholdRows: this.count('hazard_threshold_rows', threshold),
     };
   }
 
@@ -224,6 +232,13 @@ class EnvironmentReader {
     const ms = parseDuration(text);
     if (ms === undefined) throw this.problem(this.block, name, `${name} "${text}" is not a duration; write it like "500ms", "5s" or "2m"`);
     return ms;
+  }
+
+  private count(name: string, value: Value | undefined): number | undefined {
+    if (value === undefined) return undefined;
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 0) throw this.problem(this.block, name, `${name} must be a whole number of rows`);
+    return number;
   }
 
   private boolean(block: Block | undefined, name: string, value: Value | undefined): boolean {

@@ -15,7 +15,7 @@ import type { SkippedChange } from '../policy/index.js';
 import { maskUrl, type ConnectionTarget } from '../target/url.js';
 import type { TargetSpec } from '../workflow/request.js';
 
-const FORMAT = 'sqlfirst-plan-2';
+const FORMAT = 'sqlfirst-plan-3';
 
 export interface PlanFile {
   format: typeof FORMAT;
@@ -26,6 +26,8 @@ export interface PlanFile {
   /** sha256 of the schema files' repository-relative paths and bytes */
   schemaHash: string;
   statements: string[];
+  /** what the statements do to existing tables, as the reviewer read it (accept with --allow-hazard on apply) */
+  hazards: string[];
   /** objects the policy kept, e.g. "table public.audit_log (drop_table)" */
   kept: string[];
   /** sha256 over every other field */
@@ -40,6 +42,7 @@ export async function writePlanFile(file: string, spec: TargetSpec, root: string
     database: { host: target.host, port: target.port, name: target.database },
     schemaHash: await requiredHash(spec, root),
     statements: plan.changes.map((c) => c.sql),
+    hazards: plan.changes.flatMap((c, i) => c.hazards.map((h) => `statement ${i + 1}: ${h.text} [${h.kind}]`)),
     kept: keptList(skipped),
   };
   await fs.writeFile(file, `${JSON.stringify({ ...body, checksum: checksumOf(body) }, null, 2)}\n`);

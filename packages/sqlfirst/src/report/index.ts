@@ -29,6 +29,8 @@ export interface PlanSummary {
   drop: number;
   dataLoss: number;
   nonTransactional: number;
+  /** statements that lock an existing table in a way other sessions notice */
+  hazardous: number;
   skipped: number;
 }
 
@@ -169,8 +171,9 @@ export class Reporter {
     }
     const shown = full || this.verbose ? plan.changes : plan.changes.filter((c) => c.dataLoss || !c.transactional);
     for (const change of shown) {
-      const marks = [change.dataLoss && this.c.red(`-- DATA LOSS: ${change.dataLoss}`), !change.transactional && this.c.yellow('-- not transactional')].filter(Boolean).join(' ');
+      const marks = [change.dataLoss && this.c.red(`-- DATA LOSS: ${change.dataLoss}`), !change.transactional && this.c.yellow('-- commits on its own')].filter(Boolean).join(' ');
       this.line(`${change.sql};${marks ? `  ${marks}` : ''}`);
+      for (const hazard of change.hazards) this.line(this.c.yellow(`  ! ${hazard.text}`));
     }
     if (!full && !this.verbose) this.line(`${describeObjects(plan.changes)} (the statements: sqlfirst plan, or --verbose)`);
     for (const { object, rule } of skipped) {
@@ -247,7 +250,15 @@ function outcomeJson(outcome: Outcome): Record<string, unknown> {
     message: outcome.message,
     exitCode: outcome.exitCode,
     plan: outcome.plan && {
-      statements: outcome.plan.changes.map((c) => ({ sql: c.sql, verb: c.verb, dataLoss: c.dataLoss ?? null, transactional: c.transactional, lockClass: c.lockClass, rewrites: c.rewrites })),
+      statements: outcome.plan.changes.map((c) => ({
+        sql: c.sql,
+        verb: c.verb,
+        dataLoss: c.dataLoss ?? null,
+        transactional: c.transactional,
+        lockClass: c.lockClass,
+        rewrites: c.rewrites,
+        hazards: c.hazards.map((h) => ({ kind: h.kind, table: h.table, rows: h.rows ?? null, bytes: h.bytes ?? null, text: h.text })),
+      })),
       skipped: (outcome.skipped ?? []).map((s) => ({ object: `${s.object.kind} ${s.object.name}`, rule: s.rule })),
       summary: summarize(outcome.plan.changes, outcome.skipped),
     },
@@ -270,6 +281,7 @@ export function summarize(changes: Change[], skipped: SkippedChange[] = []): Pla
     drop: kinds.filter((k) => k === 'drop').length,
     dataLoss: changes.filter((c) => c.dataLoss).length,
     nonTransactional: changes.filter((c) => !c.transactional).length,
+    hazardous: changes.filter((c) => c.hazards.length > 0).length,
     skipped: skipped.length,
   };
 }
@@ -287,7 +299,8 @@ const CONTAINERS = new Set(['table', 'view', 'materializedView', 'type', 'domain
 export function describeSummary(s: PlanSummary): string {
   const parts = [`${s.create} to create`, `${s.alter} to alter`, `${s.drop} to drop`];
   if (s.dataLoss) parts.push(`${s.dataLoss} losing data`);
-  if (s.nonTransactional) parts.push(`${s.nonTransactional} not transactional`);
+  if (s.nonTransactional) parts.push(`${s.nonTransactional} committing on their own`);
+  if (s.hazardous) parts.push(`${s.hazardous} with hazards on existing tables`);
   if (s.skipped) parts.push(`${s.skipped} skipped by policy`);
   return parts.join(', ');
 }

@@ -166,7 +166,7 @@ describe('apply', () => {
     const to = schemaFile(`CREATE TYPE status AS ENUM ('open', 'filled', 'closed');\nCREATE TABLE t (s status);\n`);
     const result = await runCli(['apply', '--url', url, '--to', to, '--auto-approve']);
     assert.equal(result.code, 0, result.output);
-    assert.match(result.stdout, /ADD VALUE 'filled'.*not transactional/);
+    assert.match(result.stdout, /ADD VALUE 'filled'.*commits on its own/);
     assert.match(result.stdout, /cannot run inside a transaction/);
   });
 });

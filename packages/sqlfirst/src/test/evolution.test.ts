@@ -21,7 +21,8 @@ after(async () => {
   await server?.stop();
 });
 
-describe('evolution scenarios', () => {
+// scenarios are independent (a database each): several at once keep both cores busy
+describe('evolution scenarios', { concurrency: 4 }, () => {
   test('there are at least 25', () => assert.ok(scenarios.length >= 25, `${scenarios.length} scenarios`));
 
   for (const scenario of scenarios) {
@@ -50,7 +51,7 @@ describe('evolution scenarios', () => {
   }
 });
 
-describe('schemas written by other people converge', () => {
+describe('schemas written by other people converge', { concurrency: 4 }, () => {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const foreign = path.join(here, '..', '..', 'src', 'test', 'fixtures', 'foreign');
   const repoSchema = path.join(here, '..', '..', '..', 'database', 'schema.sql');

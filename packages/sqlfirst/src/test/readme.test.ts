@@ -92,11 +92,11 @@ describe('the README, typed by a new user on a fresh clone', () => {
 
   it('--help shows examples, the environment variables and the exit codes', async () => {
     const top = await run('npx', ['sqlfirst', '--help'], clone);
-    assert.match(top.stdout, /^Examples:\n {2}npx sqlfirst sync /m);
+    assert.match(top.stdout, /^Examples:\n {2}npx sqlfirst sync\b/m);
     assert.match(top.stdout, /PG_SANDBOX_HOST/);
     assert.match(top.stdout, /^Exit codes:/m);
     const plan = await run('npx', ['sqlfirst', 'plan', '--help'], clone);
-    assert.match(plan.stdout, /^ {2}npx sqlfirst plan --env production --out plan\.json /m);
+    assert.match(plan.stdout, /^ {2}npx sqlfirst plan --env production --out plan\.json\b/m);
     assert.match(plan.stdout, /^ {2}2 {2}--exit-code and changes are pending$/m);
   });
 

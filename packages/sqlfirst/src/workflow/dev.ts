@@ -73,7 +73,7 @@ class SaveBlocks {
     const started = Date.now();
     const parent = this.parent;
     const reporter = new Reporter({ compact: true, verbose: parent.reporter.verbose });
-    const save: RunContext = { ...parent, command: 'dev', reporter, skipped: [], releases: [], outcome: undefined, target: needed(parent.target, 'the target') };
+    const save: RunContext = { ...parent, command: 'dev', reporter, skipped: [], renames: [], releases: [], outcome: undefined, target: needed(parent.target, 'the target') };
     const time = new Date().toTimeString().slice(0, 8);
     try {
       const outcome = await runSteps(save, [readSchema, ...applySteps(save), writeTypes, step('done', async (run) => void (run.outcome = outcomeOf(run)))]);

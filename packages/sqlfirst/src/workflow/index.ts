@@ -10,7 +10,7 @@ import type { RunContext } from './run.js';
 export type CommandName = 'plan' | 'apply' | 'sync' | 'types' | 'check';
 
 export async function runCommand(command: CommandName, request: RunRequest, reporter: Reporter, project: Project = readProject()): Promise<Outcome> {
-  const context: RunContext = { command, request, project, reporter, skipped: [], releases: [] };
+  const context: RunContext = { command, request, project, reporter, skipped: [], renames: [], releases: [] };
   switch (command) {
     case 'plan':
       return (await import('./plan.js')).runPlan(context);

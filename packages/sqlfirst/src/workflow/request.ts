@@ -24,6 +24,10 @@ export interface TargetSpec {
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** plans avoid long locks on existing tables (atlas.hcl `online`, or --online) */
+  online?: boolean;
+  /** a rewrite or full scan of a table over this many rows is refused unless accepted (atlas.hcl `hazard_threshold_rows`) */
+  hazardThresholdRows?: number;
 }
 
 /** Everything one command was asked to do. */
@@ -44,6 +48,8 @@ export interface RunRequest extends TargetSpec {
   allowBreaking?: boolean;
   /** an empty schema file is meant: drop everything (still behind the data-loss gate) */
   allowEmpty?: boolean;
+  /** hazard kinds accepted over the threshold (--allow-hazard rewrites-table) */
+  allowHazard?: string[];
   lockWaitMs?: number;
   /** sync: write the types (off with --no-types) */
   writeTypes?: boolean;
@@ -65,6 +71,7 @@ export interface TargetFlags {
   connectTimeout?: string;
   lockTimeout?: string;
   statementTimeout?: string;
+  online?: boolean;
 }
 
 export async function resolveTarget(flags: TargetFlags, project: Project, cwd = process.cwd()): Promise<TargetSpec> {
@@ -81,6 +88,7 @@ export async function resolveTarget(flags: TargetFlags, project: Project, cwd = 
     connectTimeoutMs,
     lockTimeoutMs,
     statementTimeoutMs,
+    online: flags.online === true,
   };
   // --url without --env is ad-hoc use: atlas.hcl is not read at all
   if (flags.url && !flags.env) return adHoc;
@@ -110,6 +118,8 @@ export async function resolveTarget(flags: TargetFlags, project: Project, cwd = 
     lockTimeoutMs: lockTimeoutMs ?? environment.lockTimeoutMs,
     statementTimeoutMs: statementTimeoutMs ?? environment.statementTimeoutMs,
     connectTimeoutMs,
+    online: flags.online === true || environment.online,
+    hazardThresholdRows: environment.hazardThresholdRows,
   };
 }
 

@@ -6,7 +6,7 @@
  * returns the outcome the last step set.
  */
 import type { Project } from '../config/project.js';
-import type { MigrationPlan, SchemaState } from '../engine/index.js';
+import type { MigrationPlan, Rename, SchemaState } from '../engine/index.js';
 import { onInterrupt } from '../interrupt.js';
 import type { SkippedChange } from '../policy/index.js';
 import type { Outcome, Reporter } from '../report/index.js';
@@ -36,6 +36,8 @@ export interface RunContext {
   plan?: MigrationPlan;
   /** changes the environment's policy leaves out */
   skipped: SkippedChange[];
+  /** renames applied in place (directives in schema.sql, answers at the prompt) */
+  renames: Rename[];
   breaks?: { caused: BreakGroup[]; preexisting: BreakGroup[] };
   /** statements applied */
   applied?: number;

@@ -107,18 +107,62 @@ function connection(run: RunContext) {
 function planOptions(run: RunContext): PlanOptions {
   const applyingRole = needed(run.target, 'the target').target.user;
   const loadingRole = run.request.devUrl ? parseTarget(run.request.devUrl, '--dev-url').user : applyingRole;
-  return { schemas: run.request.schemas, applyingRole, loadingRole, keep: run.skipped.map((s) => s.object) };
+  return { schemas: run.request.schemas, applyingRole, loadingRole, keep: run.skipped.map((s) => s.object), online: run.request.online, renames: run.renames };
 }
 
-/** The changes from the target to schema.sql; what the environment's policy keeps is planned around. */
+/**
+ * The changes from the target to schema.sql: renames applied in place (the
+ * directives in schema.sql, and the engine's candidates answered at a
+ * terminal), what the environment's policy keeps planned around, and each
+ * statement's hazards sized from the catalog.
+ */
 export const plan = step('plan', async (run) => {
   const current = needed(run.current, 'the target state');
   const desired = needed(run.desired, 'the desired state');
-  const first = planChanges(current, desired, planOptions(run));
-  run.skipped = policySkips(first, run.request.policy);
-  run.plan = run.skipped.length ? planChanges(current, desired, planOptions(run)) : first;
-  return { detail: `${plural(run.plan.changes.length, 'statement')}${run.skipped.length ? `, ${run.skipped.length} kept by policy` : ''}` };
+  const { readRenameDirectives, renameCandidates, resolveRenames, unappliedRenames, readTableSizes, withTableSizes } = await import('../engine/index.js');
+  const directives = await readRenameDirectives(needed(run.files, 'the schema files').map((file) => ({ path: file.name, sql: file.sql })));
+  const resolved = resolveRenames(directives.directives, current, desired);
+  run.renames = resolved.renames;
+  for (const note of [...directives.notes, ...resolved.notes]) run.reporter.warn(note);
+  let planned = planChanges(current, desired, planOptions(run));
+  const candidates = renameCandidates(planned);
+  if (candidates.length && run.request.confirm && !run.reporter.json) {
+    for (const candidate of candidates) if (await run.request.confirm(`${candidate.text}: rename (keeping the data)?`)) run.renames.push(candidate);
+    if (run.renames.length > resolved.renames.length) planned = planChanges(current, desired, planOptions(run));
+  }
+  run.skipped = policySkips(planned, run.request.policy);
+  if (run.skipped.length) planned = planChanges(current, desired, planOptions(run));
+  for (const note of unappliedRenames(planned, run.renames)) run.reporter.warn(note);
+  const pool = openPool(needed(run.target, 'the target').target, connection(run));
+  try {
+    run.plan = withTableSizes(planned, await readTableSizes(pool, planned));
+  } finally {
+    await pool.end();
+  }
+  const renamed = run.renames.length ? `, ${plural(run.renames.length, 'rename')}` : '';
+  return { detail: `${plural(run.plan.changes.length, 'statement')}${renamed}${run.skipped.length ? `, ${run.skipped.length} kept by policy` : ''}${run.request.online ? ', online' : ''}` };
 });
+
+/** Hazards this environment refuses over its size threshold (atlas.hcl hazard_threshold_rows), unless accepted by --allow-hazard. */
+export const refuseHazards = step('hazards', async (run) => {
+  const limit = run.request.hazardThresholdRows;
+  if (limit === undefined || run.request.dryRun) return;
+  const accepted = new Set(run.request.allowHazard ?? []);
+  const refused = needed(run.plan, 'the plan').changes.flatMap((change) => {
+    const blocks = change.hazards.some((h) => h.kind === 'blocks-writes' || h.kind === 'blocks-reads-and-writes');
+    return change.hazards
+      .filter((h) => blocks && LONG_WORK.has(h.kind) && (h.rows ?? 0) > limit && !accepted.has(h.kind))
+      .map((h) => `  ${h.text} [${h.kind}]: ${firstLine(change.sql)}`);
+  });
+  if (refused.length === 0) return { detail: accepted.size ? `accepted: ${[...accepted].join(', ')}` : undefined };
+  throw new SqlfirstError(
+    `Refusing to apply: ${plural(refused.length, 'statement')} would lock a table of more than ${limit.toLocaleString('en-US')} rows while ${refused.length === 1 ? 'it works through' : 'they work through'} every row; make the change online, or accept the hazard with --allow-hazard <kind> (nothing was changed):\n${refused.join('\n')}`,
+    { step: 'hazards' },
+  );
+});
+
+/** work that takes as long as the table is big */
+const LONG_WORK = new Set(['rewrites-table', 'scans-table', 'builds-index']);
 
 /** A reviewed plan (`plan --out`) is proven, not trusted: the fresh plan must be the statements the reviewer read. */
 export const proveReviewedPlan = step('prove plan file', async (run) => {
@@ -225,6 +269,7 @@ async function applyWithCleanup(run: RunContext, pool: ReturnType<typeof openPoo
       lockTimeoutMs: run.request.lockTimeoutMs,
       statementTimeoutMs: run.request.statementTimeoutMs,
       onStatement: (index, sql) => run.reporter.detail(`  [${index + 1}/${plan.changes.length}] ${firstLine(sql)}`),
+      onProgress: progressLine(run),
     });
     return result.applied;
   } catch (error) {
@@ -232,6 +277,19 @@ async function applyWithCleanup(run: RunContext, pool: ReturnType<typeof openPoo
   } finally {
     forget();
   }
+}
+
+/** Progress of a long step (an index build, a validation), printed when its phase changes, with the time it has run. */
+function progressLine(run: RunContext): (index: number, text: string) => void {
+  let last = '';
+  let started = Date.now();
+  return (index, text) => {
+    const phase = `${index}:${text.split(':').slice(0, 2).join(':')}`;
+    if (phase === last) return;
+    if (!last.startsWith(`${index}:`)) started = Date.now();
+    last = phase;
+    run.reporter.line(`  … [${index + 1}] ${text} (${formatMs(Date.now() - started)})`);
+  };
 }
 
 /**
