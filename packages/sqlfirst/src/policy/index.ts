@@ -35,12 +35,12 @@ export function policySkips(plan: MigrationPlan, policy: DiffPolicy): SkippedCha
 }
 
 /** Refuses, with the list, a plan that loses data unless the user allowed it. */
-export function checkDataLoss(plan: MigrationPlan, allowDataLoss: boolean, flag = '--allow-data-loss'): void {
+export function checkDataLoss(plan: MigrationPlan, allowDataLoss: boolean, allowingCommand = '--allow-data-loss'): void {
   const lossy = plan.changes.filter((c) => c.dataLoss);
   if (lossy.length === 0 || allowDataLoss) return;
   const list = lossy.map((c) => `  ${firstLine(c.sql)}  (${c.dataLoss})`).join('\n');
   throw new SqlfirstError(
-    `Refusing to apply ${lossy.length} statement${lossy.length === 1 ? '' : 's'} that would lose data; review ${lossy.length === 1 ? 'it' : 'them'} and pass ${flag} to apply anyway (nothing was changed):\n${list}`,
+    `Refusing to apply ${lossy.length} statement${lossy.length === 1 ? '' : 's'} that would lose data; review ${lossy.length === 1 ? 'it' : 'them'} and run ${allowingCommand} to apply anyway (nothing was changed):\n${list}`,
     { step: 'policy' },
   );
 }

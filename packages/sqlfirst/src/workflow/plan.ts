@@ -2,7 +2,7 @@
 import { describeSummary, summarize } from '../report/index.js';
 import { plural } from '../text.js';
 import { needed, runSteps, step, type RunContext } from './run.js';
-import { checkBreaks, connect, loadDesired, plan, readSchema, readTarget, showPlan, startTypeCheck } from './steps.js';
+import { checkBreaks, connect, environmentArgs, loadDesired, plan, readSchema, readTarget, showPlan, startTypeCheck } from './steps.js';
 
 export function runPlan(run: RunContext) {
   return runSteps(run, [readSchema, connect, loadDesired, startTypeCheck, readTarget, plan, showPlan, checkBreaks, savePlanFile, planOutcome]);
@@ -30,8 +30,3 @@ const planOutcome = step('done', async (run) => {
     hints: pending && run.request.out ? [`Apply exactly this plan with: ${commandFor(['apply', ...environmentArgs(run), '--plan', run.request.out])}`] : undefined,
   };
 });
-
-/** The flags that name the environment this run used, so a hint repeats them. */
-export function environmentArgs(run: RunContext): string[] {
-  return run.request.envName && run.request.envName !== 'local' ? ['--env', run.request.envName] : [];
-}

