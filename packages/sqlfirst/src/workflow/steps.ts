@@ -76,12 +76,12 @@ export const loadDesired = step('load schema', async (run) => {
  * while it loads (a DO block) happens on a server nobody uses, and the shared
  * server needs no CREATEDB right. The target's own server is used when no
  * local server of that major is installed, when schema.sql needs an extension
- * the local server lacks, with `SQLFIRST_SHADOW=target`, and for the embedded
- * target (already local). Says which.
+ * the local server lacks, with `SQLFIRST_SHADOW=target`, and for the local
+ * environment (the developer's own server, or the embedded one). Says which.
  */
 async function localShadowServer(run: RunContext): Promise<import('../target/url.js').ConnectionTarget | undefined> {
   const open = needed(run.target, 'the target');
-  if (open.embedded || process.env.SQLFIRST_SHADOW === 'target') return undefined;
+  if (isLocal(run) || process.env.SQLFIRST_SHADOW === 'target') return undefined;
   const { embeddedPackage, startEmbeddedServer } = await import('../embedded/server.js');
   const major = Math.floor(open.server.versionNum / 10000);
   const fallBack = (why: string) => {
