@@ -61,6 +61,8 @@ function stopOrphanedServers() {
     const pidFile = path.join(folder, 'data', 'postmaster.pid');
     if (fs.existsSync(pidFile)) {
       const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+      // only servers whose test process is gone (another run's live servers are not ours to stop)
+      if (!orphaned(pid)) continue;
       try {
         process.kill(pid, 'SIGINT');
         process.stderr.write(`stopped a PostgreSQL server a test left running (pid ${pid}, ${folder})\n`);
@@ -68,6 +70,18 @@ function stopOrphanedServers() {
         // already gone
       }
     }
+  }
+}
+
+/** Whether a server process lost the process that started it (Linux: its parent is now init); elsewhere nothing is assumed. */
+function orphaned(pid) {
+  if (process.platform !== 'linux') return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the parent pid is the second field after the parenthesised command name
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === 1;
+  } catch {
+    return false;
   }
 }
 
