@@ -130,11 +130,12 @@ async function measureDev(clone, env, schemaFile, withColumns, columns) {
   child.stderr.on('data', (d) => (output += d));
   const blocks = () => (output.match(/^[●✖] /gm) ?? []).length;
   const waitFor = async (test, what) => {
-    for (let i = 0; i < 1200; i++) {
+    const deadline = performance.now() + 120_000;
+    while (performance.now() < deadline) {
       if (test()) return;
       await new Promise((r) => setTimeout(r, 5));
     }
-    throw new Error(`sqlfirst dev: no ${what} within 6 s:\n${output}`);
+    throw new Error(`sqlfirst dev: no ${what} within 120 s:\n${output}`);
   };
   try {
     await waitFor(() => /Watching /.test(output), 'ready line');

@@ -207,8 +207,11 @@ async function checkCached(context: Context, variant: 'desired' | 'baseline', ge
     const inputs = { root, generated, salt };
     const stateFile = path.join(workDir, 'state.json');
 
-    const previous = await readState(stateFile);
-    if (previous) {
+    // the baseline after a sync is the last desired check (sync wrote those types): either record answers
+    const records = variant === 'baseline' ? [stateFile, path.join(root, TYPECHECK_DIR, 'desired', 'state.json')] : [stateFile];
+    for (const record of records) {
+      const previous = await readState(record);
+      if (!previous) continue;
       const now = await fingerprint({ ...inputs, files: [...walked, ...fixed, ...previous.files.map((f) => path.resolve(root, f))] });
       if (now === previous.fingerprint) return { ...previous.result, skipped: true };
     }
