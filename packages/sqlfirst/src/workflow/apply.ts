@@ -15,6 +15,7 @@ import {
   readTarget,
   refuseDataLoss,
   refuseHazards,
+  reportBreaks,
   showPlan,
   startTypeCheck,
   verify,
@@ -36,6 +37,7 @@ export function applySteps(run: RunContext): Step[] {
     approve,
     applyChanges,
     verify,
+    reportBreaks,
   ];
 }
 

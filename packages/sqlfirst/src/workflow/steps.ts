@@ -229,8 +229,27 @@ export const showPlan = step('show plan', async (run) => {
 /** Waits for the type check; breaks this change causes are listed apart from the ones already there. */
 export const checkBreaks = step('typecheck', async (run) => {
   if (!run.typeCheck) return { detail: 'skipped' };
+  // the local loop only warns about breaks: it applies while the check finishes (reportBreaks collects it)
+  if (!blocksOnBreaks(run) && run.command !== 'plan' && !run.request.dryRun && (run.plan?.changes.length ?? 0) > 0) return { detail: 'finishing while the change is applied' };
+  return collectBreaks(run);
+});
+
+/** After a local apply: the breaks of the check that ran meanwhile (a warning, never a refusal). */
+export const reportBreaks = step('typecheck', async (run) => {
+  if (!run.typeCheck || run.breaks) return;
+  try {
+    return await collectBreaks(run);
+  } catch (error) {
+    // the change is applied: a check that could not finish is a warning now, not a failure
+    run.reporter.warn(error instanceof SqlfirstError ? error.message : String(error));
+    return { detail: 'did not finish' };
+  }
+});
+
+/** Waits for the type check, files each break under the change that caused it, prints them, and refuses where breaks block. */
+async function collectBreaks(run: RunContext): Promise<{ detail: string }> {
   const [{ groupBreaks }, { generatedNames }] = await Promise.all([import('../typecheck/index.js'), import('../typegen/index.js')]);
-  const result = await run.typeCheck;
+  const result = await needed(run.typeCheck, 'the type check');
   // a break is filed under the change whose objects' generated names it mentions (from the engine's object ids)
   const changes = needed(run.plan, 'the plan').changes.map((change) => ({
     label: change.sql,
@@ -249,7 +268,7 @@ export const checkBreaks = step('typecheck', async (run) => {
   }
   const preexisting = result.preexisting.length ? `, ${result.preexisting.length} there before` : '';
   return { detail: `${plural(result.packages.length, 'package')}, ${plural(count, 'break')}${preexisting}${result.skipped ? ' (unchanged since the last check)' : ''}` };
-});
+}
 
 /** Shared databases refuse code-breaking changes; the local loop applies them and warns. */
 function blocksOnBreaks(run: RunContext): boolean {
@@ -264,6 +283,8 @@ export function isLocal(run: RunContext): boolean {
 export const refuseDataLoss = step('data loss', async (run) => {
   const plan = needed(run.plan, 'the plan');
   const lossy = plan.changes.filter((c) => c.dataLoss);
+  // the breaks are shown before a refusal, not hidden behind it
+  if (lossy.length && !run.request.allowDataLoss && run.typeCheck && !run.breaks) await collectBreaks(run);
   if (run.command === 'dev' && lossy.length && !run.request.allowDataLoss && run.request.confirm) {
     run.reporter.warn(`${plural(lossy.length, 'statement')} would lose data:\n${lossy.map((c) => `  ${firstLine(c.sql)}  (${c.dataLoss})`).join('\n')}`, { always: true });
     if (await run.request.confirm('Apply anyway?')) return { detail: 'confirmed at the terminal' };
