@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
+import { escapeRegExp } from '../text.js';
 
 /** The JSON form of an HCL file: blocks are arrays, expressions stay "${...}" strings. */
 export type HclJson = Record<string, unknown>;
@@ -149,6 +150,3 @@ export function displayPath(file: string): string {
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

@@ -18,6 +18,7 @@ import pg from 'pg';
 import { runCli, type CliResult } from './support/cli.js';
 import { requirePasswords, startTestServer, type TestServer } from './support/server.js';
 import { enableTls, sessionIsEncrypted } from './support/tls.js';
+import { escapeRegExp } from '../text.js';
 
 // dist/test → the repository root (packages/sqlfirst/dist/test/../../../..)
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -587,6 +588,3 @@ function passwordAsUrlWouldEncodeIt(): string {
   return url.password;
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

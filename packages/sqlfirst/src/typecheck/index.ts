@@ -20,7 +20,7 @@ import { SqlfirstError } from '../errors.js';
 import { compareBreaks, runCheck } from './check.js';
 import { nativeCompiler, type NativeCompiler } from './compiler.js';
 import type { TypeBreak } from './group.js';
-import { acquireLock, fingerprint, readState, sourceFiles, STAGE_VERSION, writeState, type StoredResult } from './state.js';
+import { acquireLock, fingerprint, readCheckRecord, sourceFiles, STAGE_VERSION, writeCheckRecord, type StoredResult } from './state.js';
 import { dependsOn, findDatabasePackage, readWorkspace, toRel, type WorkspacePackage } from './workspace.js';
 
 export { groupBreaks, OTHER_CHANGES, type BreakGroup, type ChangeRef, type TypeBreak } from './group.js';
@@ -210,7 +210,7 @@ async function checkCached(context: Context, variant: 'desired' | 'baseline', ge
     // the baseline after a sync is the last desired check (sync wrote those types): either record answers
     const records = variant === 'baseline' ? [stateFile, path.join(root, TYPECHECK_DIR, 'desired', 'state.json')] : [stateFile];
     for (const record of records) {
-      const previous = await readState(record);
+      const previous = await readCheckRecord(record);
       if (!previous) continue;
       const now = await fingerprint({ ...inputs, files: [...walked, ...fixed, ...previous.files.map((f) => path.resolve(root, f))] });
       if (now === previous.fingerprint) return { ...previous.result, skipped: true };
@@ -225,7 +225,7 @@ async function checkCached(context: Context, variant: 'desired' | 'baseline', ge
       .map((file) => toRel(root, file))
       .sort();
     const files = [...walked, ...fixed, ...extra.map((f) => path.resolve(root, f))];
-    await writeState(stateFile, { version: STAGE_VERSION, fingerprint: await fingerprint({ ...inputs, files }), files: extra, result });
+    await writeCheckRecord(stateFile, { version: STAGE_VERSION, fingerprint: await fingerprint({ ...inputs, files }), files: extra, result });
     return { ...result, skipped: false };
   } finally {
     await lock.release();

@@ -28,7 +28,7 @@ export interface State {
   result: StoredResult;
 }
 
-export async function readState(file: string): Promise<State | undefined> {
+export async function readCheckRecord(file: string): Promise<State | undefined> {
   try {
     const state = JSON.parse(await fs.readFile(file, 'utf8')) as State;
     return state.version === STAGE_VERSION && Array.isArray(state.files) && Array.isArray(state.result?.breaks) ? state : undefined;
@@ -37,7 +37,7 @@ export async function readState(file: string): Promise<State | undefined> {
   }
 }
 
-export async function writeState(file: string, state: State): Promise<void> {
+export async function writeCheckRecord(file: string, state: State): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
   await fs.writeFile(temporary, JSON.stringify(state));
   await fs.rename(temporary, file);

@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
+import { escapeRegExp } from '../text.js';
 
 export interface WorkspacePackage {
   /** absolute folder */
@@ -97,9 +98,6 @@ async function descendants(dir: string): Promise<string[]> {
   return found;
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 export function dependsOn(pkg: WorkspacePackage, name: string): boolean {
   const m = pkg.manifest;
