@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { NO_SKIPS } from '../policy/index.js';
 import { parseTarget } from '../target/url.js';
 import { readProject } from '../config/project.js';
@@ -25,7 +26,7 @@ import { requirePasswords, startTestServer, urlFor, type TestServer } from './su
 
 const USER = 'fastpath_user';
 const PASSWORD = 'f@st:p/ss%#word';
-const COMMITTED_TYPES = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../database/src/schema');
+const COMMITTED_TYPES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../database/src/schema');
 
 const V1 = `CREATE TYPE status AS ENUM ('active', 'closed');
 CREATE TABLE items (
@@ -153,7 +154,9 @@ describe('sync fast path', () => {
     await server.query(url, "COMMENT ON TABLE items IS 'added by hand'");
     const commented = await sync(url, where);
     assertFull(commented, /check changes .*database changed/);
-    assert.match(commented.output, /COMMENT ON TABLE "public"\."items" IS NULL|Applied|1 statement/);
+    // exactly the statement that undoes the change made by hand
+    assert.deepEqual(commented.outcome.plan?.changes.map((c) => c.sql), ['COMMENT ON TABLE "public"."items" IS NULL']);
+    assert.equal(commented.outcome.applied, 1);
     assert.equal((await server.query(url, "SELECT obj_description('items'::regclass, 'pg_class') AS d"))[0].d, null);
     assertFast(await sync(url, where));
 
