@@ -70,11 +70,7 @@ describe('sqlfirst in another monorepo (acme)', () => {
     assert.deepEqual(await server.query(url, "SELECT to_regclass('public.widgets') IS NOT NULL AS exists"), [{ exists: true }]);
   });
 
-  // Defect reported to the lead: typecheck/index.ts typedWorkspace() → findDatabasePackage() (typecheck/workspace.ts)
-  // looks for a file named schema.sql in the workspace packages, ignoring the "schema" setting (libs/store/db.sql),
-  // and prefers @livermore/database by name; here it finds no database package, so no type check runs and no break is listed.
-  const schemaNameHardcoded = 'the type check finds the database package by a file named schema.sql, not by the "schema" setting';
-  test('dropping the column the app uses: plan --env local lists the break in libs/app/src under the DROP COLUMN', { todo: schemaNameHardcoded }, async () => {
+  test('dropping the column the app uses: plan --env local lists the break in libs/app/src under the DROP COLUMN', async () => {
     fs.writeFileSync(path.join(root, 'libs', 'store', 'db.sql'), SCHEMA.replace(',\n  weight_grams int', ''));
     const plan = await runCli(['plan', '--env', 'local'], { cwd: root });
     assert.equal(plan.code, 0, plan.output);

@@ -146,7 +146,7 @@ interface Context {
 
 async function check(root: string, desiredText: GeneratedText, options: TypeCheckOptions, signal: AbortSignal): Promise<TypeCheckResult> {
   const packages = await readWorkspace(root);
-  const database = await findDatabasePackage(root, packages, options.typesDir);
+  const database = findDatabasePackage(root, packages, options.typesDir);
   // not a workspace with a database package (sqlfirst used on its own): nothing to check
   if (!database) return { breaks: [], preexisting: [], packages: [] };
   const context: Context = {
@@ -232,15 +232,8 @@ async function checkCached(context: Context, variant: 'desired' | 'baseline', ge
   }
 }
 
-/**
- * Whether applying `schemaFiles` changes the types the workspace compiles
- * against: they must be the database package's own schema.sql. Another file
- * applied ad hoc has nothing to do with the workspace's code.
- */
-export async function typedWorkspace(root: string, schemaFiles: string[], typesDir?: string): Promise<boolean> {
+/** Whether a workspace package compiles against the types folder (the caller decides which schema file's types those are). */
+export async function typedWorkspace(root: string, typesDir: string | undefined): Promise<boolean> {
   const base = path.resolve(root);
-  const database = await findDatabasePackage(base, await readWorkspace(base));
-  if (!database || !schemaFiles.some((file) => path.resolve(file) === path.join(database.dir, 'schema.sql'))) return false;
-  // types written somewhere else (a scratch folder) are not what the workspace compiles against
-  return typesDir === undefined || path.resolve(base, typesDir).startsWith(database.dir + path.sep);
+  return findDatabasePackage(base, await readWorkspace(base), typesDir) !== undefined;
 }

@@ -110,22 +110,13 @@ export function toRel(root: string, file: string): string {
 }
 
 /**
- * The package the generated types belong to: the one holding `typesDir` when
- * given, else the one whose folder holds schema.sql (preferring @livermore/database);
- * undefined when no workspace package holds one.
+ * The package the generated types belong to: the workspace package holding
+ * `typesDir` (the project's types folder); undefined when there is none, or
+ * when the folder is in no workspace package (the types are then not what any
+ * package compiles against).
  */
-export async function findDatabasePackage(root: string, packages: WorkspacePackage[], typesDir?: string): Promise<WorkspacePackage | undefined> {
-  if (typesDir) {
-    const absolute = path.resolve(root, typesDir);
-    const owner = packages
-      .filter((p) => absolute === p.dir || absolute.startsWith(p.dir + path.sep))
-      .sort((a, b) => b.dir.length - a.dir.length)[0];
-    if (owner) return owner;
-    throw new SqlfirstError(`The types folder ${toRel(root, absolute)} is in no workspace package; list its package in the root package.json's workspaces.`, { step: 'typecheck' });
-  }
-  const holders: WorkspacePackage[] = [];
-  for (const pkg of packages) {
-    if (await fs.stat(path.join(pkg.dir, 'schema.sql')).then((s) => s.isFile(), () => false)) holders.push(pkg);
-  }
-  return holders.find((p) => p.name === '@livermore/database') ?? holders[0];
+export function findDatabasePackage(root: string, packages: WorkspacePackage[], typesDir: string | undefined): WorkspacePackage | undefined {
+  if (!typesDir) return undefined;
+  const absolute = path.resolve(root, typesDir);
+  return packages.filter((p) => absolute === p.dir || absolute.startsWith(p.dir + path.sep)).sort((a, b) => b.dir.length - a.dir.length)[0];
 }

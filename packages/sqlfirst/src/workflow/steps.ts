@@ -129,7 +129,7 @@ async function generateTypesOf(run: RunContext, shadow: import('pg').Pool) {
 export const startTypeCheck = step('start typecheck', async (run) => {
   if (!wantsTypeCheck(run) || !run.types) return { detail: 'skipped' };
   const { typeCheckWorkspace, typedWorkspace } = await import('../typecheck/index.js');
-  if (!(await typedWorkspace(run.project.root, run.request.schemaFiles, run.project.types))) return { detail: 'no workspace package uses the types' };
+  if (!(await typedWorkspace(run.project.root, run.project.types))) return { detail: 'no workspace package holds the types folder' };
   // a run that ends before the check does (a failure, Ctrl-C) stops the compiler
   const stop = new AbortController();
   run.releases.push(async () => stop.abort());
@@ -170,7 +170,7 @@ export const plan = step('plan', async (run) => {
   const { readRenameDirectives, renameCandidates, resolveRenames, unappliedRenames, readTableSizes, withTableSizes } = await import('../engine/index.js');
   const directives = await readRenameDirectives(needed(run.files, 'the schema files').map((file) => ({ path: file.name, sql: file.sql })));
   const resolved = resolveRenames(directives.directives, current, desired);
-  run.renames = resolved.renames;
+  run.renames = [...resolved.renames];
   for (const note of [...directives.notes, ...resolved.notes]) run.reporter.warn(note);
   let planned = planChanges(current, desired, planOptions(run));
   const candidates = renameCandidates(planned);
