@@ -65,7 +65,7 @@ export async function readSchemaFiles(paths: string[], options: ReadOptions = {}
     const sql = decodeSchemaText(bytes, name).replace(/^\uFEFF/, '');
     const statements = await parseStatements(sql, name);
     if (!allowEmpty && statements.every((statement) => statement.setsSession)) {
-      throw new SqlfirstError(`The schema file ${name} has no SQL statements that describe a schema; an empty schema would drop everything, so write the schema or pass the right file.`, { step: 'read schema' });
+      throw new SqlfirstError(`The schema file ${name} has no SQL statements that describe a schema; an empty schema would drop everything, so write the schema or pass the right file (or --allow-empty if dropping everything is meant).`, { step: 'read schema' });
     }
     for (const statement of statements) refuseNonSchemaStatement(statement);
     files.push({ name, sql, statements });
