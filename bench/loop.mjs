@@ -10,14 +10,17 @@
  *     against the raw tools WITHOUT any type check (target: at most 1.0×);
  *   - `sqlfirst dev`: from a save of schema.sql to the printed block, one
  *     column each save (target: median at most 1 s);
- *   - types for 500 and 2,000 tables (bench/typegen.mjs), when present.
+ *   - types for 500 and 2,000 tables (bench/typegen.mjs);
+ *   - a writer's longest stall while a big table gets an index, a foreign
+ *     key, a CHECK and a NOT NULL, online and not (bench/online.mjs);
+ *   - with --suite: the whole `npm test`, timed.
  *
  * The clone is made with `git clone` of this repository's HEAD; it shares
  * this checkout's node_modules (so it runs the sqlfirst built here). One
  * embedded PostgreSQL serves both sides, each on its own database. Writes
  * docs/benchmarks.md.
  *
- *   node bench/loop.mjs [--runs N]
+ *   node bench/loop.mjs [--runs N] [--suite]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,6 +32,7 @@ import pg from 'pg';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RAW = path.join(ROOT, 'bench', 'raw.mjs');
 const TYPEGEN = path.join(ROOT, 'bench', 'typegen.mjs');
+const ONLINE = path.join(ROOT, 'bench', 'online.mjs');
 const OUTPUT = path.join(ROOT, 'docs', 'benchmarks.md');
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const TARGETS = { noop: 0.25, change: 1.0, devMs: 1000 };
@@ -117,8 +121,13 @@ async function measure() {
   log(`dev: median ${Math.round(median(dev))} ms`);
   fs.writeFileSync(schemaFile, original);
 
-  const typegen = fs.existsSync(TYPEGEN) ? await timed(process.execPath, [TYPEGEN], { cwd: ROOT, env: process.env }) : undefined;
-  return { pgVersion, first, noop, change, dev, typegen, stepsOfChange: change.sqlfirst.map((r) => r.output) };
+  const typegen = await timed(process.execPath, [TYPEGEN], { cwd: ROOT, env: process.env });
+  log('typegen done');
+  const online = await timed(process.execPath, [ONLINE], { cwd: ROOT, env: process.env });
+  log('online done');
+  const suite = process.argv.includes('--suite') ? await timed(NPM, ['test'], { cwd: ROOT, env: { ...process.env, CI: 'true' } }) : undefined;
+  if (suite) log(`npm test ${ms(suite)}`);
+  return { pgVersion, first, noop, change, dev, typegen, online, suite };
 }
 
 /** `sqlfirst dev` in the clone: each save adds one column; the time from the write to the block printed. */
@@ -186,7 +195,7 @@ function timed(command, args, { cwd, env }) {
   });
 }
 
-function report({ pgVersion, first, noop, change, dev, typegen }) {
+function report({ pgVersion, first, noop, change, dev, typegen, online, suite }) {
   const lines = [];
   const out = (text = '') => lines.push(text);
   const rawFull = median(noop.raw);
@@ -217,10 +226,21 @@ function report({ pgVersion, first, noop, change, dev, typegen }) {
   out(medianRun.output.split('\n').filter((line) => /^✓|^✔|^!/.test(line)).join('\n'));
   out('```');
   out();
-  if (typegen) {
-    out('## Types for large schemas');
+  out('## Types for large schemas (bench/typegen.mjs)');
+  out();
+  out(typegen.output.trim());
+  out();
+  out('## A busy table changed online (bench/online.mjs)');
+  out();
+  out('One connection inserts rows one at a time while sqlfirst adds an index, a foreign key, a CHECK and a NOT NULL to the table; the figure that matters is the writer\'s longest wait. Online, each long step takes a lock that lets writes through (CREATE INDEX CONCURRENTLY, NOT VALID + VALIDATE, SET NOT NULL through a validated CHECK); planned for an idle database, the writer waits for the whole build.');
+  out();
+  out(online.output.trim());
+  out();
+  if (suite) {
+    out('## The test suite');
     out();
-    out(typegen.output.trim());
+    const tests = [...suite.output.matchAll(/^# (tests|pass|fail) (\d+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+    out(`\`npm test\` at the root (build, then every workspace's tests; sqlfirst's files in parallel on one PostgreSQL): **${ms(suite)}** (target ≤ 5 min); ${tests.join(', ')}.`);
     out();
   }
   return `${lines.join('\n')}\n`;
