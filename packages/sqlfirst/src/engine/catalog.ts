@@ -11,7 +11,8 @@
  * columns of views (and their pretty-printed definitions), and the operator
  * class of every index key (pg_get_indexdef leaves a default one out).
  */
-import { loadModule, parseSync, scanSync, type ScanToken } from 'libpg-query';
+import { parseSync, scanSync, type ScanToken } from 'libpg-query';
+import { sqlParser } from '../sql-parser.js';
 import type { Fact, FactBase } from '@supabase/pg-delta';
 import type {
   Catalog,
@@ -92,7 +93,7 @@ export async function readCatalogSupplement(pool: Queryable, schemas: string[]):
 
 /** Describes the objects of `schemas` in a state; needs the supplement read from the same database. */
 export async function describeCatalog(state: SchemaState, schemas: string[], supplement: CatalogSupplement): Promise<Catalog> {
-  await loadModule();
+  await sqlParser();
   const inScope = new Set(schemas);
   const facts = (state.facts as FactBase).facts().filter((fact) => inScope.has(schemaOf(fact)));
   const byKind = groupBy(facts, (fact) => fact.id.kind);

@@ -14,10 +14,11 @@
  *   handing out values already in use.
  */
 import { encodeId, type Action, type Plan, type StableId } from '@supabase/pg-delta';
-import { loadModule, parseSync } from 'libpg-query';
+import { parseSync } from 'libpg-query';
+import { sqlParser } from '../sql-parser.js';
 
 // the PostgreSQL parser reads column type names; its WebAssembly loads once (≈30 ms)
-await loadModule();
+await sqlParser();
 
 export interface DataLoss {
   kind: 'drop' | 'recreate' | 'type-change' | 'unlogged' | 'sequence-position';

@@ -16,6 +16,7 @@
 import { encodeId, type FactBase, type StableId } from '@supabase/pg-delta';
 import type { MigrationPlan } from './plan.js';
 import type { SchemaState } from './state.js';
+import { sqlParser } from '../sql-parser.js';
 
 /** A confirmed rename, in the engine's ids. */
 export interface Rename {
@@ -48,16 +49,6 @@ export interface SchemaFile {
 }
 
 type Tree = { readonly [key: string]: unknown };
-type Parser = typeof import('libpg-query');
-let parser: Promise<Parser> | undefined;
-
-function loadParser(): Promise<Parser> {
-  parser ??= import('libpg-query').then(async (module) => {
-    await module.loadModule();
-    return module;
-  });
-  return parser;
-}
 
 const DIRECTIVE = '@renamed';
 
@@ -66,7 +57,7 @@ const DIRECTIVE = '@renamed';
  * cannot be attached to a renameable object (printed by the caller).
  */
 export async function readRenameDirectives(files: SchemaFile[]): Promise<{ directives: RenameDirective[]; notes: string[] }> {
-  const { parseSync, scanSync } = await loadParser();
+  const { parseSync, scanSync } = await sqlParser();
   const directives: RenameDirective[] = [];
   const notes: string[] = [];
   for (const file of files) {

@@ -7,6 +7,7 @@
 import { SqlfirstError } from '../errors.js';
 import { firstLine } from '../text.js';
 import type { SchemaStatement } from '../engine/load.js';
+import { sqlParser, type SqlParser } from '../sql-parser.js';
 
 /** One top-level statement of a schema file. */
 export interface Statement extends SchemaStatement {
@@ -20,17 +21,6 @@ export interface Statement extends SchemaStatement {
 /** A parse-tree node: plain JSON from libpg-query. */
 type Tree = { readonly [key: string]: unknown };
 
-type Parser = typeof import('libpg-query');
-let parser: Promise<Parser> | undefined;
-
-/** The WebAssembly parser, loaded on first use and only once. */
-function loadParser(): Promise<Parser> {
-  parser ??= import('libpg-query').then(async (module) => {
-    await module.loadModule();
-    return module;
-  });
-  return parser;
-}
 
 /**
  * The statements of one schema file. A syntax error throws one sentence naming
@@ -39,11 +29,11 @@ function loadParser(): Promise<Parser> {
 export async function parseStatements(sql: string, file: string): Promise<Statement[]> {
   // the parser refuses an empty input rather than returning no statements
   if (sql.trim() === '') return [];
-  const { parseSync, scanSync } = await loadParser();
+  const { parseSync, scanSync } = await sqlParser();
   // the parser counts in UTF-8 bytes
   const bytes = Buffer.from(sql, 'utf8');
   const lines = lineStarts(bytes);
-  let raw: ReturnType<Parser['parseSync']>;
+  let raw: ReturnType<SqlParser['parseSync']>;
   try {
     raw = parseSync(sql);
   } catch (error) {
@@ -77,7 +67,7 @@ export async function parseStatements(sql: string, file: string): Promise<Statem
  * before the error that ends a complete statement (a semicolon inside a
  * BEGIN ATOMIC body does not).
  */
-function failingStatementStart(bytes: Buffer, position: number, parseSync: Parser['parseSync'], scanSync: Parser['scanSync']): number {
+function failingStatementStart(bytes: Buffer, position: number, parseSync: SqlParser['parseSync'], scanSync: SqlParser['scanSync']): number {
   const prefix = bytes.subarray(0, position).toString('utf8');
   let tokens: { start: number; end: number; text: string }[];
   try {
