@@ -284,7 +284,9 @@ describe('the shadow database', () => {
   });
 
   test('a user without CREATEDB is told what to grant', async () => {
-    await server.query(server.url, `CREATE ROLE nocreate LOGIN PASSWORD 'pw-nocreate'`);
+    // the role exists already on a shared server (made before the run: roles are server-wide)
+    await server.query(server.url, `DO $$ BEGIN CREATE ROLE nocreate; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+    await server.query(server.url, `ALTER ROLE nocreate LOGIN NOCREATEDB PASSWORD 'pw-nocreate'`);
     const admin = await server.createDatabase();
     const name = new URL(admin).pathname.slice(1);
     await server.query(server.url, `ALTER DATABASE "${name}" OWNER TO nocreate`);

@@ -197,12 +197,13 @@ describe('sandbox', { concurrency: true }, () => {
     assert.equal(result.code, 0, result.output);
     assert.match(result.stdout, /Environment\s+sandbox\b/);
     assert.match(result.stdout, new RegExp(`Target\\s+postgres://${USER}:\\*\\*\\*\\*@127\\.0\\.0\\.1:${tls.port}/${db}\\?sslmode=verify-full`));
-    assert.match(result.stdout, /✔ Synced: \d+ statements? applied\./);
+    assert.match(result.stdout, /^sqlfirst apply$/m);
+    assert.match(result.stdout, /✔ Applied \d+ statements? \(.*\); the database matches the schema\./);
     assert.equal((await tls.query(urlOf(tls, db), "SELECT to_regclass('audit.events') IS NOT NULL AS ok"))[0].ok, true);
-    // the script is `sync --no-types`: a second run with nothing changed takes the fast path …
+    // the script is `apply`: a second run finds nothing to do …
     const again = await script(SANDBOX_SCRIPT, args, { env, cwd: configRepo });
     assert.equal(again.code, 0, again.output);
-    assert.match(again.stdout, /✔ Nothing changed since the last sync/);
+    assert.match(again.stdout, /✔ Nothing to apply: the database already matches the schema\./);
     // … and a full plan agrees
     const plan = await runCli(['plan', '--env', 'sandbox', '--config', config, '--var', `sandbox_database=${db}`, '--exit-code'], { env, cwd: configRepo });
     record(plan);

@@ -347,7 +347,8 @@ describe('target fingerprint', () => {
   let serverVersion: number;
 
   before(async () => {
-    await server.query(server.url, 'CREATE ROLE fastpath_other');
+    // made before the run on a shared server (roles are server-wide)
+    await server.query(server.url, 'DO $$ BEGIN CREATE ROLE fastpath_other; EXCEPTION WHEN duplicate_object THEN NULL; END $$');
     const [{ v }] = await server.query(server.url, "SELECT current_setting('server_version_num')::int AS v");
     serverVersion = v;
   });

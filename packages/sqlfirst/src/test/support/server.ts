@@ -31,6 +31,13 @@ export const SHARED_MAJORS = [15, 16, 17, 18] as const;
 /** Passwords are checked on TCP for everyone but the superuser `postgres`, whom the test setup uses. */
 const PASSWORD_HBA = ['host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', 'host all all ::1/128 scram-sha-256', ''].join('\n');
 
+/**
+ * Roles the test files use on the shared server, made before any file runs:
+ * roles are server-wide, and a role created while another file loads a
+ * schema would look to that load as if its schema had created it.
+ */
+const SHARED_ROLES = ['apply_user', 'livermore', 'fastpath_user', 'fastpath_other', 'nocreate'];
+
 /** unique across the test files of one run, which share the server */
 const runTag = randomBytes(3).toString('hex');
 let counter = 0;
@@ -60,6 +67,7 @@ export async function startSharedTestServer(): Promise<{ environment: Record<str
     // many test files at once, each with a few connections and shadows
     await superuserQuery(server.url, 'ALTER SYSTEM SET max_connections = 300');
     await superuserQuery(server.url, 'ALTER SYSTEM SET max_locks_per_transaction = 256');
+    for (const role of SHARED_ROLES) await superuserQuery(server.url, `CREATE ROLE "${role}" LOGIN CREATEDB`);
   } catch (error) {
     await server.stop();
     remove();
