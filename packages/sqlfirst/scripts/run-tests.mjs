@@ -20,7 +20,8 @@ const { startSharedTestServer } = await import(path.join(dist, 'test', 'support'
 const testOptions = process.argv.slice(2).filter((arg) => arg.startsWith('--test-'));
 const named = process.argv.slice(2).filter((arg) => !arg.startsWith('--test-'));
 const files = named.length ? named.map((file) => path.resolve(file)) : testFiles(dist);
-const concurrency = Number(process.env.SQLFIRST_TEST_CONCURRENCY) || Math.max(2, os.availableParallelism());
+// test files wait on servers and child processes much of the time: twice the cores keeps the cores busy
+const concurrency = Number(process.env.SQLFIRST_TEST_CONCURRENCY) || 2 * os.availableParallelism();
 
 const leftBefore = new Set(fs.readdirSync(os.tmpdir()));
 const server = await startSharedTestServer().catch((error) => {
