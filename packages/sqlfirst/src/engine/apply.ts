@@ -90,8 +90,12 @@ export const SQLSTATE = {
  * source (the plan's fingerprint), as pg-delta's own apply requires.
  */
 export async function applyPlan(plan: MigrationPlan, pool: Pool, options: ApplyOptions): Promise<ApplyResult> {
-  const fresh = planChanges(await readState(pool), options.desired, options.planOptions);
-  if (fresh.sourceFingerprint !== plan.sourceFingerprint) throw new StalePlanError(fresh.changes.length === 0);
+  // a plan that runs wholly in one transaction is proven inside it before COMMIT, which also catches a
+  // target changed since it was read; a plan with steps that commit on their own is checked first
+  if (plan.changes.some((change) => !change.transactional)) {
+    const fresh = planChanges(await readState(pool), options.desired, options.planOptions);
+    if (fresh.sourceFingerprint !== plan.sourceFingerprint) throw new StalePlanError(fresh.changes.length === 0);
+  }
 
   const actions = plan.engine.actions;
   const segments = segmentActions(actions);

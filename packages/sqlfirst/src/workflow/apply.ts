@@ -17,6 +17,7 @@ import {
   refuseHazards,
   reportBreaks,
   showPlan,
+  startReadTarget,
   startTypeCheck,
   verify,
 } from './steps.js';
@@ -25,6 +26,7 @@ import {
 export function applySteps(run: RunContext): Step[] {
   return [
     lockTarget,
+    startReadTarget,
     loadDesired,
     startTypeCheck,
     readTarget,

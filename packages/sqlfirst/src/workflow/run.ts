@@ -35,6 +35,8 @@ export interface RunContext {
   typeCheck?: Promise<TypeCheckResult>;
   /** the target's state before the change */
   current?: SchemaState;
+  /** the read of the target, started while the shadow loads */
+  currentRead?: Promise<SchemaState>;
   plan?: MigrationPlan;
   /** changes the environment's policy leaves out */
   skipped: SkippedChange[];

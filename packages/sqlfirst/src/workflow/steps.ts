@@ -138,13 +138,24 @@ export const startTypeCheck = step('start typecheck', async (run) => {
 
 /** The target's current schema. */
 export const readTarget = step('read target', async (run) => {
+  run.current = await (run.currentRead ?? readCurrent(run));
+});
+
+/** The target is read while the shadow loads (they are independent); `readTarget` takes the result. */
+export const startReadTarget = step('start read target', async (run) => {
+  run.currentRead = readCurrent(run);
+  // awaited by readTarget; a failure before then must not be an unhandled rejection
+  run.currentRead.catch(() => {});
+});
+
+async function readCurrent(run: RunContext) {
   const pool = openPool(needed(run.target, 'the target').target, connection(run));
   try {
-    run.current = await readState(pool);
+    return await readState(pool);
   } finally {
     await pool.end();
   }
-});
+}
 
 /** Every connection to the target is bounded by the run's timeouts: a stalled network ends the run, and the server ends its transaction. */
 function connection(run: RunContext) {
@@ -168,7 +179,9 @@ export const plan = step('plan', async (run) => {
   const current = needed(run.current, 'the target state');
   const desired = needed(run.desired, 'the desired state');
   const { readRenameDirectives, renameCandidates, resolveRenames, unappliedRenames, readTableSizes, withTableSizes } = await import('../engine/index.js');
-  const directives = await readRenameDirectives(needed(run.files, 'the schema files').map((file) => ({ path: file.name, sql: file.sql })));
+  // a file without the directive's marker has no directive: not worth a second parse
+  const marked = needed(run.files, 'the schema files').filter((file) => file.sql.includes('@renamed'));
+  const directives = marked.length ? await readRenameDirectives(marked.map((file) => ({ path: file.name, sql: file.sql }))) : { directives: [], notes: [] };
   const resolved = resolveRenames(directives.directives, current, desired);
   run.renames = [...resolved.renames];
   for (const note of [...directives.notes, ...resolved.notes]) run.reporter.warn(note);
@@ -391,7 +404,7 @@ function applyError(error: unknown, run: RunContext): SqlfirstError {
   if (error instanceof NotConvergedError) {
     const kept = error.committed > 0 ? `${plural(error.committed, 'earlier statement')} that cannot run in a transaction stay applied, the rest was rolled back` : 'everything was rolled back and the target is exactly as it was';
     return new SqlfirstError(
-      `Applying the plan would not make the target match the schema, so ${kept}; the engine missed these statements (${error.remaining.length}), apply them by hand or adjust schema.sql:\n${error.remaining.map((sql) => `  ${firstLine(sql)}`).join('\n')}`,
+      `Applying the plan would not make the target match the schema, so ${kept}; another session changed the target meanwhile (then run again), or the engine missed these statements (${error.remaining.length}: apply them by hand or adjust schema.sql):\n${error.remaining.map((sql) => `  ${firstLine(sql)}`).join('\n')}`,
       { cause: error, step: 'apply' },
     );
   }
