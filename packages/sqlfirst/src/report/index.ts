@@ -274,7 +274,7 @@ function outcomeJson(outcome: Outcome): Record<string, unknown> {
 }
 
 export function summarize(changes: Change[], skipped: SkippedChange[] = []): PlanSummary {
-  const kinds = changes.map(changeKind);
+  const kinds = changeKinds(changes);
   return {
     create: kinds.filter((k) => k === 'create').length,
     alter: kinds.filter((k) => k === 'alter').length,
@@ -286,11 +286,18 @@ export function summarize(changes: Change[], skipped: SkippedChange[] = []): Pla
   };
 }
 
-/** Adding a column or constraint to an existing table alters the table; only a new object is a creation. */
-function changeKind(change: Change): Change['verb'] {
-  if (change.verb !== 'create') return change.verb;
-  const partOfExisting = change.produces.every((object) => PARTS.has(object.kind)) && change.consumes.some((object) => CONTAINERS.has(object.kind));
-  return partOfExisting ? 'alter' : 'create';
+/**
+ * Adding a column or constraint to a table that already exists alters the
+ * table; adding one to a table this plan creates is part of creating it.
+ */
+function changeKinds(changes: Change[]): Change['verb'][] {
+  const created = new Set(changes.filter((c) => c.verb === 'create').flatMap((c) => c.produces.filter((o) => CONTAINERS.has(o.kind)).map((o) => o.name)));
+  return changes.map((change) => {
+    if (change.verb !== 'create') return change.verb;
+    const container = change.consumes.find((object) => CONTAINERS.has(object.kind));
+    const partOfExisting = change.produces.every((object) => PARTS.has(object.kind)) && container !== undefined && !created.has(container.name);
+    return partOfExisting ? 'alter' : 'create';
+  });
 }
 
 const PARTS = new Set(['column', 'constraint']);
@@ -308,8 +315,9 @@ export function describeSummary(s: PlanSummary): string {
 /** "creates 17 tables, 2 views, 30 indexes; alters 1 table" — what a plan does, by kind of object. */
 export function describeObjects(changes: Change[]): string {
   const counts = new Map<Change['verb'], Map<string, number>>();
-  for (const change of changes) {
-    const verb = changeKind(change);
+  const verbs = changeKinds(changes);
+  for (const [index, change] of changes.entries()) {
+    const verb = verbs[index];
     // what a statement is about: the object it makes, changes (the table a column is added to) or removes
     const object = verb === 'create' ? change.produces[0] : verb === 'alter' ? (change.verb === 'create' ? change.consumes.find((o) => CONTAINERS.has(o.kind)) : change.consumes[0]) : change.drops[0];
     if (!object) continue;

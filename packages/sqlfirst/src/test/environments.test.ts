@@ -115,7 +115,7 @@ describe('local', { concurrency: true }, () => {
     assert.match(out, /Environment\s+local\b/);
     assert.match(out, new RegExp(`Config\\s+\\S*${escapeRegExp(path.join('packages', 'database', 'atlas.hcl'))}\\n`));
     assert.match(out, new RegExp(`Target\\s+postgres://${USER}:\\*\\*\\*\\*@127\\.0\\.0\\.1:${plain.port}/${db}\\?sslmode=disable`));
-    for (const step of ['connect', 'load schema', 'read target', 'plan', 'apply', 'verify']) {
+    for (const step of ['connect', 'load schema', 'plan', 'apply', 'verify']) {
       assert.match(out, new RegExp(`✓ ${escapeRegExp(step)}\\s+\\d+(?: ms|\\.\\d s)`), `step "${step}" with a duration:\n${out}`);
     }
     assert.match(out, /Plan: \d+ to create, \d+ to alter, \d+ to drop/);
