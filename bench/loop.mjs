@@ -184,14 +184,18 @@ function timed(command, args, { cwd, env, allowFailure = false }) {
     const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' && command === NPM });
     children.add(child);
     let output = '';
-    child.stdout.on('data', (d) => (output += d));
+    let stdout = '';
+    child.stdout.on('data', (d) => {
+      output += d;
+      stdout += d;
+    });
     child.stderr.on('data', (d) => (output += d));
     child.on('error', reject);
     child.on('close', (code) => {
       children.delete(child);
       const ms = performance.now() - start;
       if (code !== 0 && !allowFailure) reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`));
-      else resolve({ ms, output, code });
+      else resolve({ ms, output, stdout, code });
     });
   });
 }
@@ -229,13 +233,13 @@ function report({ pgVersion, first, noop, change, dev, typegen, online, suite })
   out();
   out('## Types for large schemas (bench/typegen.mjs)');
   out();
-  out(typegen.output.trim());
+  out(typegen.stdout.trim());
   out();
   out('## A busy table changed online (bench/online.mjs)');
   out();
   out('One connection inserts rows one at a time while sqlfirst adds an index, a foreign key, a CHECK and a NOT NULL to the table; the figure that matters is the writer\'s longest wait. Online, each long step takes a lock that lets writes through (CREATE INDEX CONCURRENTLY, NOT VALID + VALIDATE, SET NOT NULL through a validated CHECK); planned for an idle database, the writer waits for the whole build.');
   out();
-  out(online.output.trim());
+  out(online.stdout.trim());
   out();
   if (suite) {
     out('## The test suite');

@@ -24,7 +24,9 @@ const load = (file) => import(pathToFileURL(path.join(DIST, file)).href);
 const { startEmbeddedServer } = await load('embedded/server.js');
 const { readState, schemasOf } = await load('engine/index.js');
 const { readCatalogSupplement } = await load('engine/catalog.js');
-const { generateTypes, pullTypes } = await load('typegen/index.js');
+const { generateTypes } = await load('typegen/index.js');
+// drizzle-kit pull, beside ours: the oracle the tests compare with
+const { pullTypes } = await load('test/support/drizzle-kit/pull.js');
 const { parseTarget } = await load('target/url.js');
 
 const SCALES = [500, 2000];
