@@ -237,25 +237,32 @@ function spawnApply(url: string, schema: string) {
   return { child, exited, output: () => output };
 }
 
+/**
+ * Sends `signal` to an apply at the moment it is inside its transaction,
+ * waiting for a lock a reader of the table holds; returns the run once it exited.
+ */
+async function interruptInsideTransaction(url: string, signal: NodeJS.Signals) {
+  const reader = await session(url);
+  await reader.query('BEGIN');
+  await reader.query('SELECT * FROM items');
+  const run = spawnApply(url, file(V2));
+  try {
+    await waitForSessions(run.child.pid, (sessions) => sessions.some((s) => s.xact && s.wait_event_type === 'Lock'));
+    run.child.kill(signal);
+    return { run, code: await run.exited };
+  } finally {
+    await reader.query('ROLLBACK');
+    await reader.end();
+  }
+}
+
 describe('interrupted runs', () => {
   test('Ctrl-C during apply rolls back, drops the shadow and exits 1', async () => {
     const url = await seeded();
     const before = await snapshot(url);
-    const reader = await session(url);
-    await reader.query('BEGIN');
-    await reader.query('SELECT * FROM items');
-    const run = spawnApply(url, file(V2));
-    try {
-      // the apply is inside its transaction, waiting for the reader's lock: the moment to interrupt
-      await waitForSessions(run.child.pid, (sessions) => sessions.some((s) => s.xact && s.wait_event_type === 'Lock'));
-      run.child.kill('SIGINT');
-      const code = await run.exited;
-      assert.equal(code, 1, run.output());
-      assert.match(run.output(), /Interrupted by SIGINT/);
-    } finally {
-      await reader.query('ROLLBACK');
-      await reader.end();
-    }
+    const { run, code } = await interruptInsideTransaction(url, 'SIGINT');
+    assert.equal(code, 1, run.output());
+    assert.match(run.output(), /Interrupted by SIGINT/);
     assert.equal(await snapshot(url), before);
     assert.deepEqual(await leftoverShadows(server), []);
     assert.deepEqual(await sessionsOf(run.child.pid), [], 'no session of the interrupted run is left');
@@ -264,18 +271,7 @@ describe('interrupted runs', () => {
   test('SIGKILL inside the apply transaction leaves the target as it was', async () => {
     const url = await seeded();
     const before = await snapshot(url);
-    const reader = await session(url);
-    await reader.query('BEGIN');
-    await reader.query('SELECT * FROM items');
-    const run = spawnApply(url, file(V2));
-    try {
-      await waitForSessions(run.child.pid, (sessions) => sessions.some((s) => s.xact && s.wait_event_type === 'Lock'));
-      run.child.kill('SIGKILL');
-      await run.exited;
-    } finally {
-      await reader.query('ROLLBACK');
-      await reader.end();
-    }
+    const { run } = await interruptInsideTransaction(url, 'SIGKILL');
     // the server notices the dead client and rolls its transaction back
     await waitForSessions(run.child.pid, (sessions) => sessions.length === 0);
     assert.equal(await snapshot(url), before);
