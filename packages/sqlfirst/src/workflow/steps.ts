@@ -11,7 +11,7 @@ import { formatMs } from '../report/index.js';
 import { createShadow, loadSchema, readSchemaFiles } from '../shadow/index.js';
 import { acquireApplyLock } from '../target/lock.js';
 import { openPool, terminateOwnSessions } from '../target/connect.js';
-import { openDevServer, openEmbedded, openUrl } from '../target/open.js';
+import { embeddedDataDir, openDevServer, openEmbedded, openUrl } from '../target/open.js';
 import { maskUrl, parseTarget } from '../target/url.js';
 import { firstLine, plural } from '../text.js';
 import { needed, step, type RunContext } from './run.js';
@@ -39,7 +39,7 @@ export const readSchema = step('read schema', async (run) => {
 /** The target database: the URL configured, else the embedded server (local use). */
 export const connect = step('connect', async (run) => {
   const { request, reporter } = run;
-  if (!request.url) reporter.line(`No database configured: using the embedded PostgreSQL in ${path.relative(process.cwd(), path.join(run.project.root, '.sqlfirst', 'postgres')) || '.'}.`);
+  if (!request.url) reporter.line(`No database configured: using the embedded PostgreSQL in ${path.relative(process.cwd(), embeddedDataDir(run.project.root)) || '.'}.`);
   const target = request.url ? await openUrl(request.url, request.connectTimeoutMs) : await openEmbedded(run.project.root);
   run.target = target;
   run.releases.push(() => target.close());
