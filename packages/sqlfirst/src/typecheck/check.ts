@@ -2,7 +2,7 @@
  * One type check of the workspace against one version of the generated
  * types: the copy of the database package with those types, one generated
  * tsconfig per group of packages with equal options, and one native compiler
- * run per group (incremental, no emit), its diagnostics mapped back to the
+ * run per group (no emit), its diagnostics mapped back to the
  * working tree.
  */
 import { createHash } from 'node:crypto';
@@ -61,13 +61,11 @@ export async function runCheck(job: CheckJob): Promise<CheckOutput> {
     const id = createHash('sha256').update(group.map((c) => c.pkg.rel).join('\0')).digest('hex').slice(0, 12);
     const file = path.join(job.workDir, `tsconfig.${id}.json`);
     const files = group.flatMap((c) => (c.pkg === database ? c.files.map((f) => copiedPath(copy, f)) : c.files));
-    const buildInfo = await writeGeneratedConfig({ base: group[0], files, database: entry === undefined ? undefined : { name: database.name, entry }, file });
-    wanted.add(file).add(buildInfo);
-    const run = await runCompiler(compiler, ['-p', file, '--pretty', 'false', '--listFiles'], { cwd: root, signal, onStart: job.onCompilerStart }).catch(async (error: unknown) => {
-      // a killed compiler may leave its build info half written: the next run starts cold instead
-      await fs.rm(buildInfo, { force: true });
-      throw error;
-    });
+    await writeGeneratedConfig({ base: group[0], files, database: entry === undefined ? undefined : { name: database.name, entry }, file });
+    wanted.add(file);
+    // one checker: each checker derives the Drizzle table types on its own, so more of them repeat the
+    // heaviest work (measured: 0.25 s of checking with one, 0.7 s with the default four on 2 cores)
+    const run = await runCompiler(compiler, ['-p', file, '--pretty', 'false', '--listFiles', '--checkers', '1'], { cwd: root, signal, onStart: job.onCompilerStart });
     return { group, file, run, output: parseCompilerOutput(run.stdout) };
   });
   const settled = await Promise.allSettled(runs);
@@ -122,7 +120,7 @@ async function copyEntry(copy: DatabaseCopy): Promise<string> {
   );
 }
 
-/** Configs and build info of groups that no longer exist are left from an earlier workspace: removed. */
+/** Configs of groups that no longer exist (and build info of earlier versions) are left from an earlier workspace: removed. */
 async function removeStale(workDir: string, wanted: Set<string>): Promise<void> {
   for (const name of await fs.readdir(workDir)) {
     const file = path.join(workDir, name);

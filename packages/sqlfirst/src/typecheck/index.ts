@@ -8,8 +8,7 @@
  * from the root node_modules); each package is checked by the native
  * TypeScript compiler (typescript@7) run as a child process on a generated
  * tsconfig that extends the package's own, resolves its imports of the
- * database package to that copy, emits nothing and keeps incremental build
- * info beside it. The same check against the committed types
+ * database package to that copy and emits nothing. The same check against the committed types
  * (.sqlfirst/typecheck/baseline/) tells the breaks the change causes from
  * the ones already there. A check whose inputs are byte-identical to its last
  * run's is skipped and answers that run's result without starting a compiler.
@@ -99,7 +98,7 @@ async function guarded<T>(options: TypeCheckOptions, work: (signal: AbortSignal)
   const timer = setTimeout(() => {
     controller.abort(
       new SqlfirstError(
-        `The type check did not finish within ${formatSeconds(timeoutMs)}; run it again (a first run compiles everything, later ones are incremental), or pass --no-typecheck.`,
+        `The type check did not finish within ${formatSeconds(timeoutMs)}; run it again, or pass --no-typecheck.`,
         { step: 'typecheck' },
       ),
     );
