@@ -97,43 +97,94 @@ interface GuardedConfig extends pg.PoolConfig {
 type QueryCallback = (error: Error | null, result?: unknown) => void;
 
 /**
- * A node-postgres client whose every query has a deadline. node-postgres's own query_timeout
- * leaves the query running on a connection that may never answer (a stalled network), so
- * the next query (a ROLLBACK) waits again; here the connection is destroyed at the
- * deadline, everything queued on it fails at once, and the server, seeing its session
- * idle in a transaction, ends it after idle_in_transaction_session_timeout.
+ * How long a query may go without a byte from the server before the watchdog asks the server,
+ * over a new connection, whether our session is still working on it. Short, because asking is
+ * cheap and a stall without a statement timeout is otherwise bounded only by TCP keepalive
+ * (minutes). SQLFIRST_WATCHDOG_MS overrides it (the stall tests use a shorter interval).
+ */
+export const WATCHDOG_INTERVAL_MS = 5_000;
+/** after the server says our session is no longer working, how long its answer may still be on its way */
+const ANSWER_IN_FLIGHT_MS = 500;
+/** how long ending a connection may wait for the server's goodbye before the socket is closed */
+const END_GRACE_MS = 1_000;
+
+export function watchdogIntervalMs(): number {
+  const configured = Number(process.env.SQLFIRST_WATCHDOG_MS);
+  return Number.isFinite(configured) && configured > 0 ? configured : WATCHDOG_INTERVAL_MS;
+}
+
+/**
+ * A node-postgres client whose every query is watched, and has a deadline when a statement
+ * timeout is configured. node-postgres's own query_timeout leaves the query running on a
+ * connection that may never answer (a stalled network), so the next query (a ROLLBACK) waits
+ * again; here the connection is destroyed, everything queued on it fails at once, and the
+ * server, seeing its session idle in a transaction, ends it after
+ * idle_in_transaction_session_timeout. It is given up:
+ * - at the deadline (statement timeout + ANSWER_MARGIN_MS), the outer bound;
+ * - sooner, and also without a statement timeout, when the server has sent nothing for the
+ *   watchdog interval and a probe over a new connection finds the server unreachable, or
+ *   our session no longer running the query (its answer was lost) or blocked sending to us.
+ *   A session still working (an index build of 20 minutes) keeps the wait going.
  */
 export class GuardedClient extends pg.Client {
   private readonly idleTimeoutMs: number;
   private readonly where: string;
+  private readonly probeConfig: pg.ClientConfig;
+  private readonly watchdogMs = watchdogIntervalMs();
+  /** when the last message from the server arrived (performance.now()) */
+  private lastHeardAt = performance.now();
 
   constructor(config: GuardedConfig = {}) {
     super(config);
     this.idleTimeoutMs = Number(config.idle_in_transaction_session_timeout);
     this.where = `${config.host}:${config.port}`;
+    const { Client: _client, answerDeadlineMs: _deadline, max: _max, statement_timeout: _statement, ...probe } = config;
+    // the pool keeps the password out of a spread (a non-enumerable property)
+    this.probeConfig = { ...probe, password: config.password, connectionTimeoutMillis: config.connectionTimeoutMillis ?? DEFAULT_CONNECT_TIMEOUT_MS };
+    this.connection.on('message', () => (this.lastHeardAt = performance.now()));
     const deadline = config.answerDeadlineMs;
-    if (deadline === undefined) return;
     const unguarded = this.query.bind(this) as (...args: unknown[]) => unknown;
     // node-postgres's query has a dozen overloads; this keeps every one of them
     this.query = ((...args: unknown[]) => this.guarded(unguarded, deadline, args)) as pg.Client['query'];
+    const end = this.end.bind(this) as (...args: unknown[]) => unknown;
+    this.end = ((...args: unknown[]) => this.boundedEnd(end, args)) as pg.Client['end'];
   }
 
-  private guarded(unguarded: (...args: unknown[]) => unknown, deadline: number, args: unknown[]): unknown {
+  /** our backend's process id, from the connection's BackendKeyData (null before connecting) */
+  private get backendPid(): number | null {
+    return (this as unknown as { processID: number | null }).processID;
+  }
+
+  private get socket(): net.Socket {
+    return (this.connection as unknown as { stream: net.Socket }).stream;
+  }
+
+  private guarded(unguarded: (...args: unknown[]) => unknown, deadline: number | undefined, args: unknown[]): unknown {
     // a streamed query (pg-cursor) manages its own reads
     if (typeof (args[0] as { submit?: unknown } | undefined)?.submit === 'function') return unguarded(...args);
     const callback = typeof args.at(-1) === 'function' ? (args.pop() as QueryCallback) : undefined;
     const answer = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(this.stalled(deadline));
-        (this as unknown as { connection: { stream: net.Socket } }).connection.stream.destroy();
-      }, deadline);
+      let settled = false;
+      const settle = () => {
+        settled = true;
+        clearTimeout(timer);
+        stopWatching();
+      };
+      const giveUp = (error: SqlfirstError) => {
+        if (settled) return;
+        settle();
+        reject(error);
+        this.socket.destroy();
+      };
+      const timer = deadline === undefined ? undefined : setTimeout(() => giveUp(this.stalled(deadline)), deadline);
+      const stopWatching = this.watch(giveUp);
       (unguarded(...args) as Promise<unknown>).then(
         (result) => {
-          clearTimeout(timer);
+          settle();
           resolve(result);
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          settle();
           reject(error);
         },
       );
@@ -143,11 +194,106 @@ export class GuardedClient extends pg.Client {
     return undefined;
   }
 
+  /** The liveness watchdog of one query; returns what stops it. */
+  private watch(giveUp: (error: SqlfirstError) => void): () => void {
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const startedAt = performance.now();
+    const check = async () => {
+      const quietFor = performance.now() - Math.max(this.lastHeardAt, startedAt);
+      if (quietFor < this.watchdogMs || this.backendPid === null) {
+        timer = setTimeout(check, Math.max(this.watchdogMs - quietFor, 100));
+        return;
+      }
+      const askedAt = performance.now();
+      const verdict = await probeSession(this.probeConfig, this.backendPid, () => !stopped && this.lastHeardAt <= askedAt);
+      if (stopped) return;
+      // anything heard since the probe was asked proves the connection alive
+      if (verdict === 'active' || verdict === 'unknown' || this.lastHeardAt > askedAt) {
+        timer = setTimeout(check, this.watchdogMs);
+        return;
+      }
+      giveUp(this.lost(verdict, performance.now() - startedAt));
+    };
+    timer = setTimeout(check, this.watchdogMs);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }
+
+  /** node-postgres's end waits for the server's goodbye, which a stalled network never delivers. */
+  private boundedEnd(end: (...args: unknown[]) => unknown, args: unknown[]): unknown {
+    const socket = this.socket;
+    const timer = setTimeout(() => socket.destroy(), END_GRACE_MS);
+    socket.once('close', () => clearTimeout(timer));
+    return end(...args);
+  }
+
   private stalled(deadline: number): SqlfirstError {
     return new SqlfirstError(
       `The server at ${this.where} sent no answer within ${seconds(deadline)} s, longer than the statement timeout allows, so sqlfirst closed the connection; the network or the server stalled, and the server rolls back what that session left open within ${seconds(this.idleTimeoutMs)} s, so check the network and run again.`,
       { step: 'network' },
     );
+  }
+
+  private lost(verdict: Exclude<SessionVerdict, 'active' | 'unknown'>, waitedMs: number): SqlfirstError {
+    const found = {
+      unreachable: 'a new connection to it got no answer either',
+      gone: 'the server no longer has our session',
+      idle: 'the server had finished the query but its answer never arrived, so sqlfirst ended that session',
+      blocked: 'the server was stuck sending its answer, so sqlfirst ended that session',
+    }[verdict];
+    return new SqlfirstError(
+      `The server at ${this.where} sent nothing for ${seconds(waitedMs)} s and ${found}, so sqlfirst closed the connection; the network stalled, and the server rolls back what that session left open within ${seconds(this.idleTimeoutMs)} s, so check the network and run again.`,
+      { step: 'network' },
+    );
+  }
+}
+
+/**
+ * What the server says our session (backend `pid`) is doing: active (working on the query),
+ * idle (finished it: the answer was lost), blocked (active but waiting to send to us), gone
+ * (no such session), unreachable (no answer within the connect timeout), unknown (the server
+ * answered with an error, e.g. too many connections: the network works, the session is not known).
+ */
+export type SessionVerdict = 'active' | 'idle' | 'blocked' | 'gone' | 'unreachable' | 'unknown';
+
+/**
+ * Asks the server, over a new short-lived connection with `config`'s connect timeout as its
+ * whole deadline. A session found idle or blocked is ended (its transaction rolls back, its
+ * locks go at once) when, ANSWER_IN_FLIGHT_MS later, `stillSilent()` says its answer has still
+ * not arrived.
+ */
+export async function probeSession(config: pg.ClientConfig, pid: number, stillSilent: () => boolean): Promise<SessionVerdict> {
+  const timeoutMs = config.connectionTimeoutMillis ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const probe = new pg.Client({ ...config, statement_timeout: timeoutMs });
+  probe.on('error', () => {});
+  const expired = new Promise<'unreachable'>((resolve) => {
+    const timer = setTimeout(() => resolve('unreachable'), timeoutMs);
+    probe.once('end', () => clearTimeout(timer));
+  });
+  const asked = (async (): Promise<SessionVerdict> => {
+    await probe.connect();
+    const { rows } = await probe.query<{ state: string | null; wait_event_type: string | null }>(
+      'SELECT state, wait_event_type FROM pg_stat_activity WHERE pid = $1',
+      [pid],
+    );
+    if (rows.length === 0) return 'gone';
+    // an active session waiting on its client is blocked writing to us (or reading from us): nothing we sent or will read
+    const verdict = rows[0].state !== 'active' ? 'idle' : rows[0].wait_event_type === 'Client' ? 'blocked' : 'active';
+    if (verdict === 'active') return verdict;
+    await new Promise((resolve) => setTimeout(resolve, ANSWER_IN_FLIGHT_MS));
+    if (!stillSilent()) return 'active';
+    await probe.query('SELECT pg_terminate_backend($1)', [pid]);
+    return verdict;
+  })().catch((error: unknown) => ((error as { code?: unknown }).code !== undefined && typeof (error as { severity?: unknown }).severity === 'string' ? 'unknown' : 'unreachable'));
+  try {
+    return await Promise.race([asked, expired]);
+  } finally {
+    const socket = (probe as unknown as { connection: { stream: net.Socket } }).connection.stream;
+    const timer = setTimeout(() => socket.destroy(), END_GRACE_MS);
+    probe.end().catch(() => {}).finally(() => clearTimeout(timer));
   }
 }
 
