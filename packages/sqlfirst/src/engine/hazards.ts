@@ -126,7 +126,7 @@ export function tableWork(plan: Pick<EnginePlan, 'actions' | 'deltas'>): { table
     if (action.verb === 'create' && action.produces.some((id) => id.kind === 'index')) return { table: name, work: 'index-build' };
     if (isValidateStep(action)) return { table: name, work: 'scan' };
     const constraint = action.verb === 'create' ? action.produces.find((id) => scanningConstraints.has(encodeId(id))) : undefined;
-    if (constraint) return { table: name, work: validated(index + 1).has(encodeId(constraint)) ? 'none' : 'scan' };
+    if (constraint) return { table: name, work: validated(index + 1).has(encodeId(constraint)) || indexBuiltBefore(plan.actions, index, constraint) ? 'none' : 'scan' };
     const column = notNullColumns.find((id) => action.verb === 'alter' && action.sql === setNotNullSql(id));
     if (column) {
       const helper = { kind: 'constraint', schema: column.schema, table: column.table, name: notNullHelperName(column.name) } as StableId;
@@ -135,6 +135,12 @@ export function tableWork(plan: Pick<EnginePlan, 'actions' | 'deltas'>): { table
     }
     return { table: name, work: 'none' };
   });
+}
+
+/** UNIQUE or PRIMARY KEY … USING INDEX: an earlier step built the index of the constraint's name (online plans). */
+function indexBuiltBefore(actions: Action[], index: number, constraint: StableId): boolean {
+  const { schema, name } = constraint as unknown as SubId;
+  return actions.slice(0, index).some((a) => a.verb === 'create' && a.produces.some((id) => id.kind === 'index' && (id as unknown as SubId).schema === schema && (id as unknown as SubId).name === name));
 }
 
 /** VALIDATE CONSTRAINT: an alter of a constraint under SHARE UPDATE EXCLUSIVE. */

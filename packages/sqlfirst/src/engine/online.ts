@@ -11,13 +11,21 @@
  *   EXCLUSIVE: writes continue while it scans);
  * - SET NOT NULL on an existing column: a helper CHECK (col IS NOT NULL)
  *   added NOT VALID and validated online, so SET NOT NULL skips its scan
- *   (PostgreSQL 12+), then the helper is dropped.
+ *   (PostgreSQL 12+), then the helper is dropped;
+ * - UNIQUE and PRIMARY KEY on existing tables: CREATE UNIQUE INDEX
+ *   CONCURRENTLY under the constraint's name, then ADD CONSTRAINT … USING
+ *   INDEX (a brief lock). A primary key's columns are made NOT NULL first by
+ *   the route above: pg-delta plans those SET NOT NULLs before the key.
  *
  * Steps that must commit on their own are `nonTransactional`: the executor
  * runs each alone, so no strong lock taken earlier is held while they work.
  * Tables the plan creates need none of this.
  */
+import { parseSync } from 'libpg-query';
 import { encodeId, type Action, type Delta, type Fact, type FactBase, type Plan as EnginePlan, type StableId } from '@supabase/pg-delta';
+import { sqlParser } from '../sql-parser.js';
+
+await sqlParser();
 
 type TableId = { kind: 'table'; schema: string; name: string };
 export type SubId = { kind: string; schema: string; table: string; name: string };
@@ -49,7 +57,7 @@ export function onlinePlan(plain: EnginePlan, concurrent: EnginePlan, current: F
     }
     const constraint = action.produces.find((id) => id.kind === 'constraint');
     const fact = constraint && addedConstraints.get(key(constraint));
-    if (action.verb === 'create' && fact && action.produces.length === 1) return addNotValidThenValidate(action, fact);
+    if (action.verb === 'create' && fact && action.produces.length === 1) return addOnline(action, fact);
     const column = notNullColumns.find((id) => action.verb === 'alter' && action.sql === setNotNullSql(id));
     if (column) return notNullThroughCheck(action, column);
     const leftover = validatedConstraints.find((id) => action.verb === 'alter' && action.sql === validateSql(id));
@@ -59,23 +67,75 @@ export function onlinePlan(plain: EnginePlan, concurrent: EnginePlan, current: F
   return { ...plain, actions, safetyReport: { ...plain.safetyReport, nonTransactionalActions: actions.filter((a) => a.transactionality === 'nonTransactional').length } };
 }
 
-/** FOREIGN KEY and CHECK constraints the plan adds validated; NOT NULL switched on; NOT VALID constraints to validate. */
+/** FOREIGN KEY, CHECK, UNIQUE and PRIMARY KEY constraints the plan adds validated; NOT NULL switched on; NOT VALID constraints to validate. */
 function collect(delta: Delta, constraints: Map<string, Fact>, notNull: SubId[], validate: SubId[]): void {
   if (delta.verb === 'add' && delta.fact.id.kind === 'constraint' && delta.fact.parent?.kind === 'table') {
     const { type, validated } = delta.fact.payload as { type?: string; validated?: boolean };
-    if (validated === true && (type === 'f' || type === 'c')) constraints.set(key(delta.fact.id), delta.fact);
+    if (validated === true && type !== undefined && 'fcup'.includes(type)) constraints.set(key(delta.fact.id), delta.fact);
   }
   if (delta.verb === 'set' && delta.id.kind === 'column' && delta.attr === 'notNull' && delta.to === true) notNull.push(delta.id as SubId);
   if (delta.verb === 'set' && delta.id.kind === 'constraint' && delta.attr === 'validated' && delta.to === true) validate.push(delta.id as SubId);
 }
 
-function addNotValidThenValidate(action: Action, fact: Fact): Action[] {
+function addOnline(action: Action, fact: Fact): Action[] {
+  const { type, def } = fact.payload as { type: string; def: string };
+  if (type === 'u' || type === 'p') return addThroughUniqueIndex(action, fact.id as SubId, def);
   const id = fact.id as SubId;
-  const def = String((fact.payload as { def?: unknown }).def);
   return [
     { ...action, sql: `${alterTable(id)} ADD CONSTRAINT ${quoted(id.name)} ${def} NOT VALID` },
     validateStep(id),
   ];
+}
+
+/** The parts of a UNIQUE or PRIMARY KEY definition an index carries, as PostgreSQL's parser reads it. */
+interface KeyConstraint {
+  contype: string;
+  keys?: { String: { sval: string } }[];
+  including?: { String: { sval: string } }[];
+  nulls_not_distinct?: boolean;
+  options?: { DefElem: { defname: string; arg?: Record<string, { ival?: number; fval?: string; sval?: string; names?: { String: { sval: string } }[] }> } }[];
+  indexspace?: string;
+  deferrable?: boolean;
+  initdeferred?: boolean;
+  without_overlaps?: boolean;
+}
+
+/**
+ * The constraint's index built concurrently under the constraint's name (a
+ * step of its own, with progress), then attached: ADD CONSTRAINT … USING
+ * INDEX takes only a brief lock. The definition pg-delta reports
+ * (pg_get_constraintdef) is read with PostgreSQL's parser; a form an index
+ * cannot carry the same way (WITHOUT OVERLAPS, an unusual storage option) is
+ * left as planned.
+ */
+function addThroughUniqueIndex(action: Action, id: SubId, def: string): Action[] {
+  const parsed = parseSync(`ALTER TABLE t ADD CONSTRAINT c ${def}`) as { stmts: { stmt: { AlterTableStmt: { cmds: { AlterTableCmd: { def: { Constraint: KeyConstraint } } }[] } } }[] };
+  const constraint = parsed.stmts[0].stmt.AlterTableStmt.cmds[0].AlterTableCmd.def.Constraint;
+  const options = (constraint.options ?? []).map(storageOption);
+  if (!constraint.keys || constraint.without_overlaps || options.includes(undefined)) return [action];
+  const columns = (list: { String: { sval: string } }[]) => list.map((name) => quoted(name.String.sval)).join(', ');
+  const index = { kind: 'index', schema: id.schema, name: id.name } as StableId;
+  const build = [
+    `CREATE UNIQUE INDEX CONCURRENTLY ${quoted(id.name)} ON ${quoted(id.schema)}.${quoted(id.table)} USING btree (${columns(constraint.keys)})`,
+    constraint.including?.length ? ` INCLUDE (${columns(constraint.including)})` : '',
+    constraint.nulls_not_distinct ? ' NULLS NOT DISTINCT' : '',
+    options.length > 0 ? ` WITH (${options.join(', ')})` : '',
+    constraint.indexspace ? ` TABLESPACE ${quoted(constraint.indexspace)}` : '',
+  ].join('');
+  const kind = constraint.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE';
+  const timing = [constraint.deferrable ? ' DEFERRABLE' : '', constraint.initdeferred ? ' INITIALLY DEFERRED' : ''].join('');
+  return [
+    step({ sql: build, verb: 'create', produces: [index], consumes: action.consumes, lockClass: 'shareUpdateExclusive', transactionality: 'nonTransactional' }),
+    { ...action, sql: `${alterTable(id)} ADD CONSTRAINT ${quoted(id.name)} ${kind} USING INDEX ${quoted(id.name)}${timing}` },
+  ];
+}
+
+/** `name = value` of an index storage parameter, or undefined for a value this does not print. */
+function storageOption(option: NonNullable<KeyConstraint['options']>[number]): string | undefined {
+  const { defname, arg } = option.DefElem;
+  // the parse tree leaves out an integer's value when it is 0
+  const value = arg?.Integer ? (arg.Integer.ival ?? 0) : arg?.Float?.fval ?? arg?.String?.sval ?? (arg?.TypeName?.names?.length === 1 ? arg.TypeName.names[0].String.sval : undefined);
+  return value === undefined ? undefined : `${quoted(defname)} = ${typeof value === 'number' ? value : `'${String(value).replaceAll("'", "''")}'`}`;
 }
 
 /** The name of the CHECK that proves a column has no NULLs before SET NOT NULL. */
