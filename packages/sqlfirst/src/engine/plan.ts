@@ -9,6 +9,7 @@ import { parsePlan, plan as pgDeltaPlan, serializePlan, type FactBase, type Plan
 import { dataLossByAction } from './data-loss.js';
 import { hazardsOf, tableWork, type Hazard, type TableSizes, type TableWork } from './hazards.js';
 import { onlinePlan } from './online.js';
+import { renameInCurrent } from './renamed-source.js';
 import type { Rename } from './renames.js';
 import type { SchemaState } from './state.js';
 
@@ -51,6 +52,8 @@ export interface MigrationPlan {
   /** identifies the desired state */
   targetFingerprint: string;
   readonly engine: EnginePlan;
+  /** renames sqlfirst runs itself before the engine's plan (tables with their children, enum values), as Rename.text */
+  readonly renamedInPlace?: readonly string[];
 }
 
 export interface PlanOptions {
@@ -68,20 +71,62 @@ export interface PlanOptions {
   renames?: readonly Rename[];
 }
 
-/** The ordered changes that turn `current` into `desired`. */
+/**
+ * The ordered changes that turn `current` into `desired`. Table and enum
+ * value renames are made on the current facts first (renamed-source.ts) and
+ * their statements lead the plan; the other renames are pg-delta's.
+ */
 export function planChanges(current: SchemaState, desired: SchemaState, options: PlanOptions = {}): MigrationPlan {
+  const currentFacts = current.facts as FactBase;
+  const desiredFacts = desired.facts as FactBase;
+  const { tables, enumValues, others } = splitRenames(currentFacts, options.renames ?? []);
+  const inPlace = tables.length + enumValues.length > 0 ? renameInCurrent(currentFacts, desiredFacts, tables.map(tableRename), enumValues.map(enumValueRename)) : undefined;
+  const source = inPlace?.source ?? currentFacts;
   const engineOptions: EnginePlanOptions = {
     policy: scopePolicy(current.roles, options),
     scope: 'database',
     // candidates are always reported; only the confirmed ones are applied
     renames: 'prompt',
-    acceptRenames: (options.renames ?? []).map((rename) => ({ from: rename.ids.from, to: rename.ids.to })),
+    acceptRenames: others.map((rename) => ({ from: inPlace?.renamedId(rename.ids.from) ?? rename.ids.from, to: rename.ids.to })),
   };
-  const source = current.facts as FactBase;
-  const plain = pgDeltaPlan(source, desired.facts as FactBase, engineOptions);
-  if (!options.online) return fromEngine(plain);
-  const concurrent = pgDeltaPlan(source, desired.facts as FactBase, { ...engineOptions, params: { concurrentIndexes: true } });
-  return fromEngine(onlinePlan(plain, concurrent, source));
+  const plain = pgDeltaPlan(source, desiredFacts, engineOptions);
+  const planned = options.online ? onlinePlan(plain, pgDeltaPlan(source, desiredFacts, { ...engineOptions, params: { concurrentIndexes: true } }), source) : plain;
+  if (!inPlace) return fromEngine(planned);
+  const actions = [...inPlace.actions, ...planned.actions];
+  const engine: EnginePlan = {
+    ...planned,
+    actions,
+    acceptedRenames: [...tables.map((rename) => ({ from: rename.ids.from, to: rename.ids.to })), ...(planned.acceptedRenames ?? [])],
+    safetyReport: { ...planned.safetyReport, lockClasses: countLockClasses(actions) },
+  };
+  return { ...fromEngine(engine), renamedInPlace: [...tables, ...enumValues].map((rename) => rename.text) };
+}
+
+/** Table renames and enum value renames still to do (their old name in the target, the new one not), and the rest for pg-delta. */
+function splitRenames(current: FactBase, renames: readonly Rename[]): { tables: Rename[]; enumValues: Rename[]; others: Rename[] } {
+  const tables = renames.filter((rename) => rename.kind === 'table' && current.has(rename.ids.from) && !current.has(rename.ids.to));
+  const enumValues = renames.filter((rename) => {
+    const values = rename.value && (current.get(rename.ids.from)?.payload.values as string[] | undefined);
+    return values !== undefined && values.includes(rename.value!.from) && !values.includes(rename.value!.to);
+  });
+  const others = renames.filter((rename) => rename.kind !== 'table' && rename.kind !== 'enumValue');
+  return { tables, enumValues, others };
+}
+
+function tableRename(rename: Rename) {
+  const from = rename.ids.from as { schema: string; name: string };
+  return { schema: from.schema, from: from.name, to: (rename.ids.to as { name: string }).name };
+}
+
+function enumValueRename(rename: Rename) {
+  const type = rename.ids.from as { schema: string; name: string };
+  return { schema: type.schema, type: type.name, from: rename.value!.from, to: rename.value!.to };
+}
+
+function countLockClasses(actions: EnginePlan['actions']): EnginePlan['safetyReport']['lockClasses'] {
+  const counts: EnginePlan['safetyReport']['lockClasses'] = {};
+  for (const action of actions) counts[action.lockClass] = (counts[action.lockClass] ?? 0) + 1;
+  return counts;
 }
 
 /** The plan with each change's hazards sized (from `readTableSizes`). */

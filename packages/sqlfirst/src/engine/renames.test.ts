@@ -16,10 +16,13 @@ describe('readRenameDirectives', () => {
       "CREATE TYPE side AS ENUM ( -- @renamed from=direction",
       "  'buy', -- @renamed from=bid",
       "  'sell');",
+      "CREATE TYPE market.venue AS ENUM ('lse',",
+      "  'it''s' -- @renamed from=nyse",
+      ');',
     ].join('\n');
     const { directives, notes } = await readRenameDirectives([{ path: 'schema.sql', sql }]);
     assert.deepEqual(
-      directives.map(({ line, kind, schema, table, name, from }) => ({ line, kind, schema, table, name, from })),
+      directives.map(({ line, kind, schema, table, name, from, value }) => ({ line, kind, schema, table, name, from, ...(value === undefined ? {} : { value }) })),
       [
         { line: 1, kind: 'table', schema: undefined, table: undefined, name: 'trades', from: 'fills' },
         { line: 3, kind: 'column', schema: undefined, table: 'trades', name: 'average_price', from: 'avg_price' },
@@ -27,9 +30,11 @@ describe('readRenameDirectives', () => {
         { line: 7, kind: 'index', schema: 'market', table: undefined, name: 'trades_note', from: 'Old Index' },
         { line: 8, kind: 'view', schema: undefined, table: undefined, name: 'recent', from: 'latest' },
         { line: 9, kind: 'type', schema: undefined, table: undefined, name: 'side', from: 'direction' },
+        { line: 10, kind: 'enumValue', schema: undefined, table: undefined, name: 'side', from: 'bid', value: 'buy' },
+        { line: 13, kind: 'enumValue', schema: 'market', table: undefined, name: 'venue', from: 'nyse', value: "it's" },
       ],
     );
-    assert.deepEqual(notes, ['schema.sql line 10: @renamed from=bid does not follow a table, column, constraint, index, view or type; ignored.']);
+    assert.deepEqual(notes, []);
   });
 
   test('a directive on a line of its own, or without from=, is reported', async () => {

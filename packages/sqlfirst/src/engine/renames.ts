@@ -5,13 +5,18 @@
  *   CREATE TABLE trades ( -- @renamed from=fills
  *     average_price numeric(20,8), -- @renamed from=avg_price
  *
+ *   CREATE TYPE side AS ENUM ('buy', 'sell_short' -- @renamed from=sell
+ *
  * The directives are found with the PostgreSQL scanner (comments with their
  * positions) and attached, through the parse tree, to the statement and the
- * element they follow. They become pg-delta accepted renames (stable ids of
- * the desired objects and of their old names); pg-delta applies a rename
- * only when the old and new objects are structurally the same. A directive
- * whose old name is not in the target is reported and ignored, so a second
- * run is a no-op with the directive still in the file.
+ * element they follow (after an enum's value, the value). Table and enum
+ * value renames are made by sqlfirst (renamed-source.ts: a table's
+ * constraints, indexes and sequences are renamed with it); the others become
+ * pg-delta accepted renames (stable ids of the desired objects and of their
+ * old names), which pg-delta applies only when the old and new objects are
+ * structurally the same. A directive whose old name is not in the target is
+ * reported and ignored, so a second run is a no-op with the directive still
+ * in the file.
  */
 import { encodeId, type FactBase, type StableId } from '@supabase/pg-delta';
 import type { MigrationPlan } from './plan.js';
@@ -26,7 +31,10 @@ export interface Rename {
   to: string;
   /** "public.orders.avg_price → public.orders.average_price" */
   text: string;
+  /** for an enum value, both the enum type */
   readonly ids: { readonly from: StableId; readonly to: StableId };
+  /** an enum value's old and new label */
+  readonly value?: { readonly from: string; readonly to: string };
 }
 
 /** A `-- @renamed from=old` comment attached to the object it follows. */
@@ -34,12 +42,14 @@ export interface RenameDirective {
   file: string;
   line: number;
   /** the engine's kind of the renamed object */
-  kind: 'table' | 'column' | 'constraint' | 'index' | 'view' | 'materializedView' | 'type';
-  /** the object's new name as written; schema undefined when unqualified */
+  kind: 'table' | 'column' | 'constraint' | 'index' | 'view' | 'materializedView' | 'type' | 'enumValue';
+  /** the object's new name as written (an enum value's type); schema undefined when unqualified */
   schema?: string;
   /** the table, for columns and constraints */
   table?: string;
   name: string;
+  /** an enum value's new label */
+  value?: string;
   from: string;
 }
 
@@ -82,11 +92,11 @@ export async function readRenameDirectives(files: SchemaFile[]): Promise<{ direc
         continue;
       }
       const statement = statements.filter((s) => (s.stmt_location ?? 0) <= previous.start).at(-1);
-      // enum values carry no positions in the parse tree: a string constant before the comment means one precedes it
-      const afterString = tokens.slice(0, position).some((t) => t.tokenName === 'SCONST' && t.start >= (statement?.stmt_location ?? 0));
-      const target = statement && attach(statement.stmt, token.start, afterString);
+      // enum values carry no positions in the parse tree: the string constants before the comment count them
+      const strings = tokens.slice(0, position).filter((t) => t.tokenName === 'SCONST' && t.start >= (statement?.stmt_location ?? 0)).length;
+      const target = statement && attach(statement.stmt, token.start, strings);
       if (!target) {
-        notes.push(`${where}: @renamed from=${from} does not follow a table, column, constraint, index, view or type; ignored.`);
+        notes.push(`${where}: @renamed from=${from} does not follow a table, column, constraint, index, view, type or enum value; ignored.`);
         continue;
       }
       directives.push({ file: file.path, line: lineOf(token.start), from, ...target });
@@ -114,7 +124,7 @@ export function directiveFrom(comment: string): string | undefined {
 }
 
 /** The object a directive at `offset` renames: the element it follows inside the statement, else the statement's object. */
-function attach(statement: Tree, offset: number, afterString: boolean): Omit<RenameDirective, 'file' | 'line' | 'from'> | undefined {
+function attach(statement: Tree, offset: number, strings: number): Omit<RenameDirective, 'file' | 'line' | 'from'> | undefined {
   const [kind, node] = Object.entries(statement)[0] as [string, Tree];
   const relation = (value: unknown) => value as { schemaname?: string; relname: string };
   if (kind === 'CreateStmt') {
@@ -141,9 +151,11 @@ function attach(statement: Tree, offset: number, afterString: boolean): Omit<Ren
   }
   if (kind === 'CreateEnumStmt') {
     const names = (node.typeName as { String: { sval: string } }[]).map((n) => n.String.sval);
-    // after a value it would rename the value: pg-delta has no rename for enum values
-    if (afterString) return undefined;
-    return { kind: 'type', schema: names.length > 1 ? names[0] : undefined, name: names.at(-1)! };
+    const schema = names.length > 1 ? names[0] : undefined;
+    // after a value it renames the value (the enum's string constants are its values, in order)
+    const value = strings > 0 ? (node.vals as { String: { sval: string } }[] | undefined)?.[strings - 1]?.String.sval : undefined;
+    if (value !== undefined) return { kind: 'enumValue', schema, name: names.at(-1)!, value };
+    return { kind: 'type', schema, name: names.at(-1)! };
   }
   return undefined;
 }
@@ -167,6 +179,12 @@ export function resolveRenames(directives: RenameDirective[], current: SchemaSta
   const ordered = [...directives].sort((a, b) => Number(b.kind === 'table') - Number(a.kind === 'table'));
   for (const directive of ordered) {
     const where = `${directive.file} line ${directive.line}`;
+    if (directive.kind === 'enumValue') {
+      const resolved = resolveEnumValue(directive, currentFacts, desiredFacts);
+      if (typeof resolved === 'string') notes.push(`${where}: @renamed from=${directive.from}: ${resolved}; ignored.`);
+      else renames.push(resolved);
+      continue;
+    }
     const schema = directive.schema ?? schemaOf(desiredFacts, directive) ?? 'public';
     const to = stableId(directive.kind, schema, directive.table, directive.name);
     if (!desiredFacts.has(to)) {
@@ -186,6 +204,19 @@ export function resolveRenames(directives: RenameDirective[], current: SchemaSta
   return { renames, notes };
 }
 
+/** An enum value rename, or why it cannot be one: the new label in the desired enum, the old one (and not the new) in the target's. */
+function resolveEnumValue(directive: RenameDirective, current: FactBase, desired: FactBase): Rename | string {
+  const schema = directive.schema ?? schemaOf(desired, { ...directive, kind: 'type' }) ?? 'public';
+  const type = stableId('type', schema, undefined, directive.name);
+  const label = (value: string) => `${nameOf(type)} value '${value}'`;
+  const desiredValues = desired.get(type)?.payload.values as string[] | undefined;
+  if (!desiredValues?.includes(directive.value!)) return `${label(directive.value!)} is not in the desired schema`;
+  const currentValues = current.get(type)?.payload.values as string[] | undefined;
+  if (!currentValues?.includes(directive.from) || currentValues.includes(directive.value!)) return `${label(directive.from)} does not exist in the target`;
+  const text = `${label(directive.from)} → '${directive.value}'`;
+  return { kind: 'enumValue', from: `${nameOf(type)}.${directive.from}`, to: `${nameOf(type)}.${directive.value}`, text, ids: { from: type, to: type }, value: { from: directive.from, to: directive.value! } };
+}
+
 /** The schema of an unqualified name: the one desired object of that kind and name, public first. */
 function schemaOf(facts: FactBase, directive: RenameDirective): string | undefined {
   const schemas = facts
@@ -196,7 +227,7 @@ function schemaOf(facts: FactBase, directive: RenameDirective): string | undefin
   return schemas.includes('public') ? 'public' : schemas.length === 1 ? schemas[0] : undefined;
 }
 
-function stableId(kind: RenameDirective['kind'], schema: string, table: string | undefined, name: string): StableId {
+function stableId(kind: Exclude<RenameDirective['kind'], 'enumValue'>, schema: string, table: string | undefined, name: string): StableId {
   return (table === undefined ? { kind, schema, name } : { kind, schema, table, name }) as StableId;
 }
 
@@ -224,9 +255,10 @@ export function renameCandidates(plan: MigrationPlan): Rename[] {
 /** Notes for confirmed renames the plan does not apply (the objects differ beyond their names): they stay drop + create. */
 export function unappliedRenames(plan: MigrationPlan, accepted: readonly Rename[]): string[] {
   const applied = new Set((plan.engine.acceptedRenames ?? []).map((r) => `${encodeId(r.from)}>${encodeId(r.to)}`));
+  const inPlace = new Set(plan.renamedInPlace);
   const candidates = new Map(plan.engine.renameCandidates.map((c) => [`${encodeId(c.from)}>${encodeId(c.to)}`, c]));
   return accepted
-    .filter((r) => !applied.has(`${encodeId(r.ids.from)}>${encodeId(r.ids.to)}`))
+    .filter((r) => !applied.has(`${encodeId(r.ids.from)}>${encodeId(r.ids.to)}`) && !inPlace.has(r.text))
     .map((r) => {
       const candidate = candidates.get(`${encodeId(r.ids.from)}>${encodeId(r.ids.to)}`);
       const why = candidate?.reason ?? (candidate ? `the engine sees it as ${candidate.status}` : 'the old and new objects differ beyond their names');
