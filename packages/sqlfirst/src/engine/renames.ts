@@ -20,6 +20,7 @@
  */
 import { encodeId, type FactBase, type StableId } from '@supabase/pg-delta';
 import type { MigrationPlan } from './plan.js';
+import { renameInCurrent } from './renamed-source.js';
 import type { SchemaState } from './state.js';
 import { sqlParser } from '../sql-parser.js';
 
@@ -213,8 +214,12 @@ function resolveEnumValue(directive: RenameDirective, current: FactBase, desired
   if (!desiredValues?.includes(directive.value!)) return `${label(directive.value!)} is not in the desired schema`;
   const currentValues = current.get(type)?.payload.values as string[] | undefined;
   if (!currentValues?.includes(directive.from) || currentValues.includes(directive.value!)) return `${label(directive.from)} does not exist in the target`;
-  const text = `${label(directive.from)} → '${directive.value}'`;
-  return { kind: 'enumValue', from: `${nameOf(type)}.${directive.from}`, to: `${nameOf(type)}.${directive.value}`, text, ids: { from: type, to: type }, value: { from: directive.from, to: directive.value! } };
+  return enumValueRename(type, directive.from, directive.value!);
+}
+
+function enumValueRename(type: StableId, from: string, to: string): Rename {
+  const text = `${nameOf(type)} value '${from}' → '${to}'`;
+  return { kind: 'enumValue', from: `${nameOf(type)}.${from}`, to: `${nameOf(type)}.${to}`, text, ids: { from: type, to: type }, value: { from, to } };
 }
 
 /** The schema of an unqualified name: the one desired object of that kind and name, public first. */
@@ -241,15 +246,47 @@ function rename(kind: string, from: StableId, to: StableId): Rename {
 }
 
 /**
- * Renames pg-delta found but did not apply (not confirmed): unambiguous
- * structural matches only, for the CLI to ask about on a terminal and pass
- * back, when accepted, in PlanOptions.renames.
+ * Renames found but not applied (not confirmed), for the CLI to ask about on
+ * a terminal and pass back, when accepted, in PlanOptions.renames:
+ * pg-delta's unambiguous structural matches; a table pg-delta only nearly
+ * matches (its constraints, indexes or sequences carry its name) that is the
+ * same once renamed with its children, given the states the plan was made
+ * from; an enum whose one label changed in place.
  */
-export function renameCandidates(plan: MigrationPlan): Rename[] {
+export function renameCandidates(plan: MigrationPlan, current?: SchemaState, desired?: SchemaState): Rename[] {
   const applied = new Set((plan.engine.acceptedRenames ?? []).map((r) => `${encodeId(r.from)}>${encodeId(r.to)}`));
-  return plan.engine.renameCandidates
+  const engine = plan.engine.renameCandidates
     .filter((candidate) => candidate.status === 'unambiguous' && !applied.has(`${encodeId(candidate.from)}>${encodeId(candidate.to)}`))
     .map((candidate) => rename(candidate.kind, candidate.from, candidate.to));
+  const tables = current && desired ? tableCandidates(plan, current.facts as FactBase, desired.facts as FactBase) : [];
+  return [...engine, ...tables, ...enumValueCandidates(plan)];
+}
+
+/** Near-miss table candidates that sqlfirst's rename (renamed-source.ts) makes equal, one to one. */
+function tableCandidates(plan: MigrationPlan, current: FactBase, desired: FactBase): Rename[] {
+  const nearMisses = plan.engine.renameCandidates.filter((c) => c.status === 'nearMiss' && c.kind === 'table' && current.has(c.from) && desired.has(c.to));
+  const matching = nearMisses.filter((candidate) => {
+    const from = candidate.from as { schema: string; name: string };
+    const to = candidate.to as { schema: string; name: string };
+    if (from.schema !== to.schema) return false;
+    const { source } = renameInCurrent(current, desired, [{ schema: from.schema, from: from.name, to: to.name }], []);
+    return source.structuralRollupOf(candidate.to) === desired.structuralRollupOf(candidate.to);
+  });
+  const count = (key: (c: (typeof matching)[number]) => string, c: (typeof matching)[number]) => matching.filter((other) => key(other) === key(c)).length;
+  return matching.filter((c) => count((o) => encodeId(o.from), c) === 1 && count((o) => encodeId(o.to), c) === 1).map((c) => rename('table', c.from, c.to));
+}
+
+/** An enum whose values differ at exactly one position, by a label new to it: that label renamed. */
+function enumValueCandidates(plan: MigrationPlan): Rename[] {
+  return plan.engine.deltas.flatMap((delta) => {
+    if (delta.verb !== 'set' || delta.id.kind !== 'type' || delta.attr !== 'values') return [];
+    const [from, to] = [delta.from as string[] | null, delta.to as string[] | null];
+    if (!from || !to || from.length !== to.length) return [];
+    const changed = from.flatMap((value, i) => (value === to[i] ? [] : [i]));
+    if (changed.length !== 1) return [];
+    const [oldLabel, newLabel] = [from[changed[0]!]!, to[changed[0]!]!];
+    return from.includes(newLabel) || to.includes(oldLabel) ? [] : [enumValueRename(delta.id, oldLabel, newLabel)];
+  });
 }
 
 /** Notes for confirmed renames the plan does not apply (the objects differ beyond their names): they stay drop + create. */

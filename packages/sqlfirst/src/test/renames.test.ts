@@ -201,6 +201,26 @@ describe('renames by directive', () => {
     await applyPlan(plan, target, { desired, planOptions: { renames: candidates } });
     assert.deepEqual((await target.query('SELECT average_price::text AS p FROM orders')).rows, [{ p: '2.50000000' }]);
   });
+
+  test('without a directive a table renamed with its children and an enum value renamed in place are offered, and applied once accepted', async () => {
+    const target = await database(`
+      CREATE TYPE side AS ENUM ('buy', 'sell');
+      CREATE TABLE fills (id bigserial PRIMARY KEY, side side NOT NULL, qty int);
+      CREATE INDEX fills_qty_idx ON fills (qty);
+      INSERT INTO fills (side, qty) SELECT 'sell', g FROM generate_series(1, 1000) g;`);
+    const schema = `
+      CREATE TYPE side AS ENUM ('buy', 'sell_short');
+      CREATE TABLE trades (id bigserial PRIMARY KEY, side side NOT NULL, qty int);
+      CREATE INDEX trades_qty_idx ON trades (qty);`;
+    const desired = await readState(await database(schema));
+    const current = await readState(target);
+    const candidates = renameCandidates(planChanges(current, desired), current, desired);
+    assert.deepEqual(candidates.map((c) => c.text), ['public.fills → public.trades', "public.side value 'sell' → 'sell_short'"]);
+    const plan = planChanges(current, desired, { renames: candidates });
+    assert.ok(plan.changes.every((change) => change.dataLoss === undefined));
+    await applyPlan(plan, target, { desired, planOptions: { renames: candidates } });
+    assert.deepEqual((await target.query('SELECT side::text, count(*)::int AS n FROM trades GROUP BY 1')).rows, [{ side: 'sell_short', n: 1000 }]);
+  });
 });
 
 describe('hazards', () => {
