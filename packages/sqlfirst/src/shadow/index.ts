@@ -152,6 +152,51 @@ export async function createShadow(server: ConnectionTarget, connectTimeoutMs?: 
   return { target, server, pool, drop };
 }
 
+/**
+ * Shadows made ahead of need, for a loop that loads the schema again and
+ * again (`dev`): the next save finds its empty database ready instead of
+ * waiting for CREATE DATABASE. A spare stays owned (its advisory lock held)
+ * while it waits; one older than SPARE_MAX_AGE_MS is replaced, since other
+ * runs drop shadows over an hour old whatever their lock says.
+ */
+export class ShadowSupply {
+  private spare?: { server: string; made: number; shadow: Promise<Shadow> };
+  private last?: { server: ConnectionTarget; connectTimeoutMs?: number };
+
+  /** An empty shadow on `server`: the spare when it is for that server and fresh, else a new one. */
+  async take(server: ConnectionTarget, connectTimeoutMs?: number): Promise<Shadow> {
+    this.last = { server, connectTimeoutMs };
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare && spare.server === server.url && Date.now() - spare.made < SPARE_MAX_AGE_MS) {
+      const ready = await spare.shadow.catch(() => undefined);
+      if (ready) return ready;
+    } else if (spare) {
+      void spare.shadow.then((unused) => unused.drop(), () => {});
+    }
+    return createShadow(server, connectTimeoutMs);
+  }
+
+  /** Starts making the next spare on the server of the last take (call it when the loop is idle). */
+  refill(): void {
+    if (this.spare || !this.last) return;
+    const shadow = createShadow(this.last.server, this.last.connectTimeoutMs);
+    // a spare that cannot be made is not an error yet: the next take makes its own
+    shadow.catch(() => {});
+    this.spare = { server: this.last.server.url, made: Date.now(), shadow };
+  }
+
+  /** Drops the spare, if any. */
+  async close(): Promise<void> {
+    const spare = this.spare;
+    this.spare = undefined;
+    await spare?.shadow.then((unused) => unused.drop(), () => {});
+  }
+}
+
+/** a spare shadow older than this is made again (well inside STALE_AFTER_MS) */
+const SPARE_MAX_AGE_MS = 10 * 60 * 1000;
+
 /** advisory-lock class of shadow ownership ("sqlfirst shadow") */
 export const SHADOW_LOCK_CLASS = 0x5ac1f126;
 let shadowCounter = 0;

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SHADOW_LOCK_CLASS, shadowLockKey } from '../shadow/index.js';
 import { CLI, runCli } from './support/cli.js';
 import { sessionsOfProcess, startTestServer, type TestServer } from './support/server.js';
 
@@ -52,6 +53,19 @@ function startDev(root: string, args: string[] = []) {
   return { child, exited, blocks, output: () => output };
 }
 
+/** Shadow databases whose ownership lock a session of process `pid` holds. */
+async function spareShadows(pid: number | undefined): Promise<string[]> {
+  const held = await server.query<{ key: number }>(
+    server.url,
+    `SELECT l.objid::bigint AS key FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.classid = $1::bigint::oid AND a.application_name LIKE $2`,
+    [SHADOW_LOCK_CLASS, `sqlfirst:${pid}:%`],
+  );
+  const keys = new Set(held.map((row) => Number(row.key) | 0));
+  const shadows = await server.query<{ datname: string }>(server.url, "SELECT datname FROM pg_database WHERE datname LIKE 'sqlfirst\\_shadow\\_%'");
+  return shadows.map((row) => row.datname).filter((name) => keys.has(shadowLockKey(name)));
+}
+
 async function columns(url: string, table: string): Promise<string[]> {
   const rows = await server.query<{ column_name: string }>(url, 'SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position', [table]);
   return rows.map((r) => r.column_name);
@@ -61,6 +75,7 @@ describe('sqlfirst dev', () => {
   test('each save syncs the database and the types, one block per save; Ctrl-C leaves nothing running', async () => {
     const { root, schema, url } = await project('CREATE TABLE items (id int PRIMARY KEY);\n');
     const dev = startDev(root);
+    let spare: string[] = [];
     try {
       await dev.blocks(1);
       assert.match(dev.output(), /Watching schema\.sql and atlas\.hcl/);
@@ -71,6 +86,12 @@ describe('sqlfirst dev', () => {
       assert.match(second, /alters 1 table/);
       assert.deepEqual(await columns(url, 'items'), ['id', 'name']);
       assert.match(fs.readFileSync(path.join(root, 'types', 'schema.ts'), 'utf8'), /name: text\(\)/);
+      // made once the save's block is printed and its run released
+      for (let i = 0; i < 100 && spare.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        spare = await spareShadows(dev.child.pid);
+      }
+      assert.equal(spare.length, 1, 'the next save\'s empty shadow database is made while dev waits');
     } finally {
       dev.child.kill('SIGINT');
     }
@@ -78,6 +99,8 @@ describe('sqlfirst dev', () => {
     assert.match(dev.output(), /Stopped watching; nothing is left running/);
     const sessions = await sessionsOfProcess(server, dev.child.pid);
     assert.deepEqual(sessions, [], 'no session of sqlfirst dev is left');
+    const left = await server.query(server.url, 'SELECT datname FROM pg_database WHERE datname = ANY($1)', [spare]);
+    assert.deepEqual(left, [], 'the spare shadow database is dropped');
   });
 
   test('a change that loses data is not applied without consent; --allow-data-loss applies it', async () => {

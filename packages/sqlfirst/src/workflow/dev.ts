@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
 import { Reporter, type Outcome } from '../report/index.js';
+import { ShadowSupply } from '../shadow/index.js';
 import { plural } from '../text.js';
 import { applySteps } from './apply.js';
 import { resolveTarget, type TargetFlags } from './request.js';
@@ -63,24 +64,35 @@ async function reread(run: RunContext, flags: TargetFlags): Promise<void> {
   Object.assign(run.request, { schemaFiles: spec.schemaFiles, schemas: spec.schemas, policy: spec.policy, lockTimeoutMs: spec.lockTimeoutMs, statementTimeoutMs: spec.statementTimeoutMs });
 }
 
-/** One sync per save, on the warm target, each printed as a compact block. */
+/**
+ * One sync per save, on the warm target, each printed as a compact block as
+ * soon as its outcome is known (what the run holds is released after). The
+ * next save's shadow database is made while the loop waits.
+ */
 class SaveBlocks {
   count = 0;
-  constructor(private readonly parent: RunContext) {}
+  private readonly shadows = new ShadowSupply();
+  constructor(private readonly parent: RunContext) {
+    parent.releases.push(() => this.shadows.close());
+  }
 
   async sync(what: string): Promise<void> {
     this.count++;
     const started = Date.now();
     const parent = this.parent;
     const reporter = new Reporter({ compact: true, verbose: parent.reporter.verbose });
-    const save: RunContext = { ...parent, command: 'dev', reporter, skipped: [], renames: [], releases: [], outcome: undefined, target: needed(parent.target, 'the target') };
-    const time = new Date().toTimeString().slice(0, 8);
+    const save: RunContext = { ...parent, command: 'dev', reporter, skipped: [], renames: [], releases: [], outcome: undefined, target: needed(parent.target, 'the target'), shadows: this.shadows };
+    const heading = `${new Date().toTimeString().slice(0, 8)} ${what}`;
+    const done = step('done', async (run) => {
+      run.outcome = outcomeOf(run);
+      parent.reporter.block(heading, run.outcome, Date.now() - started);
+    });
     try {
-      const outcome = await runSteps(save, [readSchema, ...applySteps(save), writeTypes, step('done', async (run) => void (run.outcome = outcomeOf(run)))]);
-      parent.reporter.block(`${time} ${what}`, outcome, Date.now() - started);
+      await runSteps(save, [readSchema, ...applySteps(save), writeTypes, done]);
     } catch (error) {
-      parent.reporter.blockFailure(`${time} ${what}`, error, Date.now() - started);
+      parent.reporter.blockFailure(heading, error, Date.now() - started);
     }
+    this.shadows.refill();
   }
 }
 

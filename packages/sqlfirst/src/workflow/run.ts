@@ -10,7 +10,7 @@ import type { MigrationPlan, Rename, SchemaState } from '../engine/index.js';
 import { onInterrupt } from '../interrupt.js';
 import type { SkippedChange } from '../policy/index.js';
 import type { Outcome, Reporter } from '../report/index.js';
-import type { SchemaFile } from '../shadow/index.js';
+import type { SchemaFile, ShadowSupply } from '../shadow/index.js';
 import type { BreakGroup, TypeCheckResult } from '../typecheck/index.js';
 import type { GeneratedTypes } from '../typegen/index.js';
 import type { OpenTarget } from '../target/open.js';
@@ -25,6 +25,8 @@ export interface RunContext {
   /** the schema files, read before anything connects */
   files?: SchemaFile[];
   target?: OpenTarget;
+  /** empty shadows made ahead of need (the dev loop); without it each load makes its own */
+  shadows?: ShadowSupply;
   /** the state schema.sql describes, read from the shadow */
   desired?: SchemaState;
   /** the role that loaded the shadow: its privileges there are an artefact of loading */

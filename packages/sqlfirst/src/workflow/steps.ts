@@ -58,14 +58,16 @@ export const loadDesired = step('load schema', async (run) => {
   const open = needed(run.target, 'the target');
   const files = needed(run.files, 'the schema files');
   const server = run.request.devUrl ? await openDevServer(run.request.devUrl, open, run.request.connectTimeoutMs) : ((await localShadowServer(run)) ?? open.target);
-  const shadow = await createShadow(server, run.request.connectTimeoutMs);
+  const shadow = await (run.shadows?.take(server, run.request.connectTimeoutMs) ?? createShadow(server, run.request.connectTimeoutMs));
   run.loadedBy = server.user;
   try {
     run.desired = await loadSchema(files, shadow);
     // the few facts the engine's state lacks for the types (view columns, default operator classes), read while the shadow exists
     if (wantsTypes(run)) run.types = await generateTypesOf(run, shadow.pool);
   } finally {
-    await shadow.drop();
+    // dropping waits for the shadow's sessions to end (the server checks every 100 ms): the run goes on meanwhile
+    const dropped = shadow.drop();
+    run.releases.push(() => dropped);
   }
   return { detail: files.map((f) => f.name).join(', ') };
 });
