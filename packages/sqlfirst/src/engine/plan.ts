@@ -5,7 +5,7 @@
  * into our own types. Objects the environment's policy keeps are excluded
  * from the diff as pg-delta policy filters, so the engine plans around them.
  */
-import { parsePlan, plan as pgDeltaPlan, serializePlan, type FactBase, type Plan as EnginePlan, type PlanOptions as EnginePlanOptions, type Policy, type StableId } from '@supabase/pg-delta';
+import { encodeId, parsePlan, plan as pgDeltaPlan, serializePlan, type FactBase, type Plan as EnginePlan, type PlanOptions as EnginePlanOptions, type Policy, type StableId } from '@supabase/pg-delta';
 import { dataLossByAction } from './data-loss.js';
 import { hazardsOf, tableWork, type Hazard, type TableSizes, type TableWork } from './hazards.js';
 import { onlinePlan } from './online.js';
@@ -52,8 +52,8 @@ export interface MigrationPlan {
   /** identifies the desired state */
   targetFingerprint: string;
   readonly engine: EnginePlan;
-  /** renames sqlfirst runs itself before the engine's plan (tables with their children, enum values), as Rename.text */
-  readonly renamedInPlace?: readonly string[];
+  /** the confirmed renames (PlanOptions.renames) the plan applies, as Rename.text; unknown for a restored plan */
+  readonly appliedRenames?: readonly string[];
 }
 
 export interface PlanOptions {
@@ -91,7 +91,12 @@ export function planChanges(current: SchemaState, desired: SchemaState, options:
   };
   const plain = pgDeltaPlan(source, desiredFacts, engineOptions);
   const planned = options.online ? onlinePlan(plain, pgDeltaPlan(source, desiredFacts, { ...engineOptions, params: { concurrentIndexes: true } }), source) : plain;
-  if (!inPlace) return fromEngine(planned);
+  const accepted = new Set((planned.acceptedRenames ?? []).map((rename) => `${encodeId(rename.from)}>${encodeId(rename.to)}`));
+  const appliedRenames = [
+    ...[...tables, ...enumValues].map((rename) => rename.text),
+    ...others.filter((rename, i) => accepted.has(`${encodeId(engineOptions.acceptRenames![i]!.from)}>${encodeId(rename.ids.to)}`)).map((rename) => rename.text),
+  ];
+  if (!inPlace) return { ...fromEngine(planned), appliedRenames };
   const actions = [...inPlace.actions, ...planned.actions];
   const engine: EnginePlan = {
     ...planned,
@@ -99,7 +104,7 @@ export function planChanges(current: SchemaState, desired: SchemaState, options:
     acceptedRenames: [...tables.map((rename) => ({ from: rename.ids.from, to: rename.ids.to })), ...(planned.acceptedRenames ?? [])],
     safetyReport: { ...planned.safetyReport, lockClasses: countLockClasses(actions) },
   };
-  return { ...fromEngine(engine), renamedInPlace: [...tables, ...enumValues].map((rename) => rename.text) };
+  return { ...fromEngine(engine), appliedRenames };
 }
 
 /** Table renames and enum value renames still to do (their old name in the target, the new one not), and the rest for pg-delta. */

@@ -291,11 +291,11 @@ function enumValueCandidates(plan: MigrationPlan): Rename[] {
 
 /** Notes for confirmed renames the plan does not apply (the objects differ beyond their names): they stay drop + create. */
 export function unappliedRenames(plan: MigrationPlan, accepted: readonly Rename[]): string[] {
-  const applied = new Set((plan.engine.acceptedRenames ?? []).map((r) => `${encodeId(r.from)}>${encodeId(r.to)}`));
-  const inPlace = new Set(plan.renamedInPlace);
+  const engineApplied = new Set((plan.engine.acceptedRenames ?? []).map((r) => `${encodeId(r.from)}>${encodeId(r.to)}`));
+  const applied = (r: Rename) => (plan.appliedRenames ? plan.appliedRenames.includes(r.text) : engineApplied.has(`${encodeId(r.ids.from)}>${encodeId(r.ids.to)}`));
   const candidates = new Map(plan.engine.renameCandidates.map((c) => [`${encodeId(c.from)}>${encodeId(c.to)}`, c]));
   return accepted
-    .filter((r) => !applied.has(`${encodeId(r.ids.from)}>${encodeId(r.ids.to)}`) && !inPlace.has(r.text))
+    .filter((r) => !applied(r))
     .map((r) => {
       const candidate = candidates.get(`${encodeId(r.ids.from)}>${encodeId(r.ids.to)}`);
       const why = candidate?.reason ?? (candidate ? `the engine sees it as ${candidate.status}` : 'the old and new objects differ beyond their names');

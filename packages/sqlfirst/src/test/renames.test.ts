@@ -102,16 +102,17 @@ describe('renames by directive', () => {
 
   test('a table renamed with its primary key, index, sequence and a foreign key onto it keeps every row and the key, and a second run is a no-op', async () => {
     const target = await database(`
-      CREATE TABLE fills (id bigserial PRIMARY KEY, user_id int NOT NULL, qty int NOT NULL CHECK (qty > 0));
+      CREATE TABLE fills (id bigserial PRIMARY KEY, user_id int NOT NULL, qty int NOT NULL CHECK (qty > 0), note text);
       CREATE INDEX fills_user_id_idx ON fills (user_id);
       CREATE TABLE legs (id int PRIMARY KEY, fill_id bigint NOT NULL REFERENCES fills (id));
-      INSERT INTO fills (user_id, qty) SELECT g % 7, g FROM generate_series(1, 1000) g;
+      INSERT INTO fills (user_id, qty, note) SELECT g % 7, g, 'n' FROM generate_series(1, 1000) g;
       INSERT INTO legs SELECT g, g FROM generate_series(1, 1000) g;`);
     const schema = `
       CREATE TABLE trades ( -- @renamed from=fills
         id bigserial PRIMARY KEY,
         user_id int NOT NULL,
-        qty int NOT NULL CHECK (qty > 0)
+        qty int NOT NULL CHECK (qty > 0),
+        memo text -- @renamed from=note
       );
       CREATE INDEX trades_user_id_idx ON trades (user_id);
       CREATE TABLE legs (id int PRIMARY KEY, fill_id bigint NOT NULL REFERENCES trades (id));`;
@@ -122,12 +123,13 @@ describe('renames by directive', () => {
       ['ALTER TABLE "public"."trades" RENAME CONSTRAINT "fills_qty_check" TO "trades_qty_check"', true, 'accessExclusive', undefined],
       ['ALTER INDEX "public"."fills_user_id_idx" RENAME TO "trades_user_id_idx"', true, 'accessExclusive', undefined],
       ['ALTER SEQUENCE "public"."fills_id_seq" RENAME TO "trades_id_seq"', true, 'accessExclusive', undefined],
+      ['ALTER TABLE "public"."trades" RENAME COLUMN "note" TO "memo"', true, 'accessExclusive', undefined],
     ]);
     assert.deepEqual(first.notes, []);
-    assert.deepEqual(first.renames.map((rename) => rename.text), ['public.fills → public.trades']);
+    assert.deepEqual(first.renames.map((rename) => rename.text), ['public.fills → public.trades', 'public.fills.note → public.trades.memo']);
     assert.deepEqual(unappliedRenames(first.plan, first.renames), []);
-    const [trades] = (await target.query('SELECT count(*)::int AS n, sum(qty)::int AS total FROM trades')).rows;
-    assert.deepEqual(trades, { n: 1000, total: 500500 });
+    const [trades] = (await target.query("SELECT count(*)::int AS n, sum(qty)::int AS total, count(*) FILTER (WHERE memo = 'n')::int AS memos FROM trades")).rows;
+    assert.deepEqual(trades, { n: 1000, total: 500500, memos: 1000 });
     const [key] = (await target.query("SELECT confrelid::regclass::text AS referenced FROM pg_constraint WHERE conrelid = 'legs'::regclass AND contype = 'f'")).rows;
     assert.deepEqual(key, { referenced: 'trades' });
     await assert.rejects(target.query('INSERT INTO legs VALUES (1001, 1001)'), { code: '23503' });
@@ -136,7 +138,10 @@ describe('renames by directive', () => {
 
     const second = await run(target, schema);
     assert.deepEqual(second.plan.changes, []);
-    assert.deepEqual(second.notes, ['schema.sql line 2: @renamed from=fills: public.fills does not exist in the target; ignored.']);
+    assert.deepEqual(second.notes, [
+      'schema.sql line 2: @renamed from=fills: public.fills does not exist in the target; ignored.',
+      'schema.sql line 6: @renamed from=note: public.trades.note does not exist in the target; ignored.',
+    ]);
   });
 
   test('an enum value renamed by directive keeps the rows that use it, and a second run is a no-op', async () => {
