@@ -12,6 +12,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { SqlfirstError } from '../errors.js';
 import { segmentActions } from '@supabase/pg-delta/apply';
+import { describeSize } from './hazards.js';
 import { quoted } from './online.js';
 import { planChanges, type MigrationPlan, type PlanOptions } from './plan.js';
 import { readState, type Queryable, type SchemaState } from './state.js';
@@ -26,10 +27,15 @@ export interface ApplyOptions {
   /** called before each statement runs */
   onStatement?: (index: number, sql: string) => void;
   /**
-   * called about every 500 ms while a statement builds an index, scans or
-   * rewrites an existing table, or runs outside a transaction, with the
-   * server's progress (pg_stat_progress_create_index, pg_stat_progress_cluster)
-   * read on a second connection, e.g. "CREATE INDEX CONCURRENTLY: building index: scanning table, 45% of 2,700 blocks"
+   * called while a statement builds an index, scans or rewrites an existing
+   * table, or runs outside a transaction: with the server's progress when it
+   * has a view for the work (pg_stat_progress_create_index,
+   * pg_stat_progress_cluster; every 500 ms while it changes), otherwise what
+   * the session is doing (waiting for a lock and on whom, or running) at
+   * least every 3 s; always with the time the statement has run. Read on a
+   * second connection, e.g.
+   * "CREATE INDEX CONCURRENTLY: building index: scanning table, 45% of 2,700 blocks, 3.5 s" or
+   * "checking every row of public.orders (≈2.0 M rows, 84 MB): running, 12 s"
    */
   onProgress?: (index: number, text: string) => void;
 }
@@ -50,9 +56,19 @@ export class ApplyFailure extends Error {
     readonly committed: number,
     /** the server did not confirm the last commit */
     readonly inDoubt: boolean,
+    readonly details: FailureDetails = {},
   ) {
     super(reason);
   }
+}
+
+export interface FailureDetails {
+  /** the existing table the statement works on (schema-qualified), if any */
+  table?: string;
+  /** how many times the statement was tried (outside a transaction, a lock not granted in time is tried again) */
+  attempts?: number;
+  /** the INVALID index a failed concurrent build left (schema-qualified), which the next run rebuilds */
+  invalidIndex?: string;
 }
 
 /** The target is no longer the state the plan was made against. */
@@ -146,20 +162,26 @@ const LOCK_RETRY_BACKOFF_MS = 500;
 /**
  * A statement that commits on its own. Nothing else holds a lock for it, so
  * when it cannot get its lock within lock_timeout (busy table) it is tried
- * again a few times; a concurrent index build that timed out leaves an
- * INVALID index behind, dropped before the next attempt.
+ * again a few times. A concurrent index build that timed out while waiting
+ * for older writers leaves an INVALID index: dropped before the next attempt
+ * and after the last, so the target is as it was. When even that drop cannot
+ * get its lock (the same writers), the index stays and the failure names it.
  */
 async function runOutsideTransaction(client: PoolClient, pool: Pool, plan: MigrationPlan, options: ApplyOptions, index: number, committed: number): Promise<void> {
+  const action = plan.engine.actions[index];
   for (let attempt = 1; ; attempt += 1) {
     try {
       for (const sql of settings(plan, options, 'SESSION')) await client.query(sql);
       await runStatement(client, pool, plan, options, index, committed, true);
       return;
     } catch (error) {
-      if (!(error instanceof ApplyFailure) || error.code !== SQLSTATE.lockTimeout || attempt >= LOCK_ATTEMPTS) throw error;
-      await dropInvalidIndex(client, plan.engine.actions[index]).catch(() => {
-        throw error;
-      });
+      if (!(error instanceof ApplyFailure)) throw error;
+      const clean = error.code === SQLSTATE.lockTimeout && (await dropInvalidIndex(client, action));
+      if (!clean || attempt >= LOCK_ATTEMPTS) {
+        const invalid = await invalidIndexOf(client, action).catch(() => undefined);
+        const invalidIndex = invalid && `${invalid.schema}.${invalid.name}`;
+        throw new ApplyFailure(error.reason, error.code, error.sql, error.index, error.committed, error.inDoubt, { ...error.details, attempts: attempt, invalidIndex });
+      }
       await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_BACKOFF_MS * attempt));
     } finally {
       await client.query('RESET ALL').catch(() => {});
@@ -167,16 +189,27 @@ async function runOutsideTransaction(client: PoolClient, pool: Pool, plan: Migra
   }
 }
 
-/** The INVALID index a failed CREATE INDEX CONCURRENTLY of this action left, dropped concurrently. */
-async function dropInvalidIndex(client: PoolClient, action: MigrationPlan['engine']['actions'][number]): Promise<void> {
+/** The INVALID index a failed CREATE INDEX CONCURRENTLY of this action left, if any. */
+async function invalidIndexOf(client: PoolClient, action: MigrationPlan['engine']['actions'][number]): Promise<{ schema: string; name: string } | undefined> {
   const index = action.verb === 'create' ? (action.produces.find((id) => id.kind === 'index') as { schema: string; name: string } | undefined) : undefined;
-  if (!index) return;
+  if (!index) return undefined;
   const { rows } = await client.query(
     `SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid`,
     [index.schema, index.name],
   );
-  if (rows.length > 0) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoted(index.schema)}.${quoted(index.name)}`);
+  return rows.length > 0 ? index : undefined;
+}
+
+/** Drops, concurrently, the INVALID index a failed build of this action left; false when one remains. */
+async function dropInvalidIndex(client: PoolClient, action: MigrationPlan['engine']['actions'][number]): Promise<boolean> {
+  try {
+    const invalid = await invalidIndexOf(client, action);
+    if (invalid) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoted(invalid.schema)}.${quoted(invalid.name)}`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function runStatement(client: PoolClient, pool: Pool, plan: MigrationPlan, options: ApplyOptions, index: number, committed: number, inDoubt = false): Promise<void> {
@@ -185,19 +218,37 @@ async function runStatement(client: PoolClient, pool: Pool, plan: MigrationPlan,
   const change = plan.changes[index];
   const long = change !== undefined && (change.work !== 'none' || !change.transactional);
   try {
-    await (long && options.onProgress ? withProgress(client, pool, index, options.onProgress, () => client.query(sql)) : client.query(sql));
+    await (long && options.onProgress ? withProgress(client, pool, index, workLabel(change), options.onProgress, () => client.query(sql)) : client.query(sql));
   } catch (error) {
-    throw failure(error, sql, index, committed, inDoubt);
+    // a statement the server answered with an error code did not take effect: not in doubt
+    throw failure(error, sql, index, committed, inDoubt && (error as { code?: string }).code === undefined, change?.table);
   }
 }
 
-const PROGRESS_INTERVAL_MS = 500;
+/** What a long statement does, for progress lines: "rewriting public.orders (≈2.0 M rows, 84 MB)". */
+function workLabel(change: MigrationPlan['changes'][number]): string {
+  if (!change.table) return 'running on its own';
+  const size = describeSize(change.hazards[0] ?? {});
+  return { rewrite: `rewriting ${change.table}${size}`, scan: `checking every row of ${change.table}${size}`, 'index-build': `building an index on ${change.table}${size}`, none: `working on ${change.table}` }[change.work];
+}
 
-/** Runs `statement`, reporting the server's progress for it from a second connection. */
-async function withProgress<T>(client: PoolClient, pool: Pool, index: number, onProgress: (index: number, text: string) => void, statement: () => Promise<T>): Promise<T> {
+const PROGRESS_INTERVAL_MS = 500;
+/** a line at least this often while a statement runs, though nothing changed but the time */
+const ELAPSED_INTERVAL_MS = 3_000;
+
+/**
+ * Runs `statement`, reporting its progress from a second connection. Only
+ * index builds (and CLUSTER-like rewrites) have a progress view in
+ * PostgreSQL 14–18; an ALTER TABLE rewrite or a VALIDATE CONSTRAINT has none,
+ * so for those the line says what pg_stat_activity and pg_locks tell: the
+ * lock the session waits for and which sessions hold it, or that it runs.
+ */
+async function withProgress<T>(client: PoolClient, pool: Pool, index: number, label: string, onProgress: (index: number, text: string) => void, statement: () => Promise<T>): Promise<T> {
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const started = Date.now();
   let done = false;
   let polling = false;
+  let last = { state: '', at: started };
   const poll = () => {
     if (polling || done) return;
     polling = true;
@@ -205,7 +256,12 @@ async function withProgress<T>(client: PoolClient, pool: Pool, index: number, on
     pool
       .query<ProgressRow>(PROGRESS_SQL, [rows[0].pid])
       .then((result) => {
-        if (!done && result.rows[0]) onProgress(index, progressText(result.rows[0]));
+        const now = Date.now();
+        if (done || !result.rows[0]) return;
+        const state = progressText(result.rows[0], label);
+        if (state === last.state && now - last.at < ELAPSED_INTERVAL_MS) return;
+        last = { state, at: now };
+        onProgress(index, `${state}, ${elapsed(now - started)}`);
       })
       .catch(() => {})
       .finally(() => (polling = false));
@@ -219,27 +275,57 @@ async function withProgress<T>(client: PoolClient, pool: Pool, index: number, on
   }
 }
 
-interface ProgressRow {
-  command: string;
-  phase: string;
+export interface ProgressRow {
+  /** the progress view's command and phase; null when no view reports on the statement */
+  command: string | null;
+  phase: string | null;
   done: string | null;
   total: string | null;
-  unit: string;
+  unit: string | null;
+  /** the table whose lock the session waits for, when it waits for one on a table */
+  waiting_on: string | null;
+  /** the session waits for a lock (a table's, or older transactions' to end) */
+  waiting: boolean;
+  /** sessions holding what it waits for (pg_blocking_pids) */
+  blockers: number[];
 }
 
 const PROGRESS_SQL = `
-  SELECT command, phase, blocks_done AS done, blocks_total AS total, 'blocks' AS unit FROM pg_stat_progress_create_index WHERE pid = $1 AND blocks_total > 0
-  UNION ALL
-  SELECT command, phase, tuples_done, tuples_total, 'rows' FROM pg_stat_progress_create_index WHERE pid = $1 AND blocks_total = 0
-  UNION ALL
-  SELECT command, phase, heap_blks_scanned, heap_blks_total, 'blocks' FROM pg_stat_progress_cluster WHERE pid = $1`;
+  SELECT p.command, p.phase, p.done, p.total, p.unit,
+         a.wait_event_type = 'Lock' AS waiting, pg_blocking_pids(a.pid) AS blockers,
+         (SELECT n.nspname || '.' || c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE l.pid = a.pid AND NOT l.granted AND l.locktype = 'relation' LIMIT 1) AS waiting_on
+    FROM pg_stat_activity a
+    LEFT JOIN (
+      SELECT pid, command, phase, blocks_done AS done, blocks_total AS total, 'blocks' AS unit FROM pg_stat_progress_create_index WHERE blocks_total > 0
+      UNION ALL
+      SELECT pid, command, phase, tuples_done, tuples_total, 'rows' FROM pg_stat_progress_create_index WHERE blocks_total = 0
+      UNION ALL
+      SELECT pid, command, phase, heap_blks_scanned, heap_blks_total, 'blocks' FROM pg_stat_progress_cluster
+    ) p ON p.pid = a.pid
+   WHERE a.pid = $1`;
 
-/** "CREATE INDEX CONCURRENTLY: building index: scanning table, 45% of 2,700 blocks" */
-export function progressText(row: ProgressRow): string {
+/**
+ * "CREATE INDEX CONCURRENTLY: building index: scanning table, 45% of 2,700 blocks",
+ * "checking every row of public.orders: waiting for a lock on public.orders held by session 4242",
+ * "rewriting public.orders (≈2.0 M rows, 84 MB): running"
+ */
+export function progressText(row: ProgressRow, label: string): string {
+  const holders = row.blockers.length > 0 ? ` held by ${row.blockers.length === 1 ? 'session' : 'sessions'} ${row.blockers.join(', ')}` : '';
+  const wait = row.waiting ? (row.waiting_on ? `waiting for a lock on ${row.waiting_on}${holders}` : `waiting for older transactions to end${holders}`) : undefined;
+  if (row.command === null) return `${label}: ${wait ?? 'running'}`;
   const done = Number(row.done ?? 0);
   const total = Number(row.total ?? 0);
   const amount = total > 0 ? `, ${Math.floor((100 * done) / total)}% of ${total.toLocaleString('en-US')} ${row.unit}` : '';
-  return `${row.command}: ${row.phase}${amount}`;
+  return `${row.command}: ${row.phase}${amount}${wait ? `, ${wait}` : ''}`;
+}
+
+/** "0.5 s", "12 s", "3 min 05 s" */
+export function elapsed(ms: number): string {
+  const seconds = ms / 1000;
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  if (seconds < 60) return `${Math.floor(seconds)} s`;
+  return `${Math.floor(seconds / 60)} min ${String(Math.floor(seconds % 60)).padStart(2, '0')} s`;
 }
 
 /** Timeouts first, then the settings the plan itself needs (pg-delta's preamble). */
@@ -282,11 +368,11 @@ function insideTransaction(client: PoolClient): Queryable {
   return { query, connect: (async () => view) as unknown as Queryable['connect'] };
 }
 
-function failure(error: unknown, sql: string, index: number, committed: number, inDoubt: boolean): Error {
+function failure(error: unknown, sql: string, index: number, committed: number, inDoubt: boolean, table?: string): Error {
   // already one sentence (a connection that stopped answering): keep it
   if (error instanceof SqlfirstError) return error;
   const { message, code } = error as { message?: string; code?: string };
-  return new ApplyFailure(message ?? String(error), code, sql, index, committed, inDoubt);
+  return new ApplyFailure(message ?? String(error), code, sql, index, committed, inDoubt, { table });
 }
 
 /** start … end - 1 (pg-delta's segment bounds) */
