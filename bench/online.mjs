@@ -1,10 +1,11 @@
 /**
  * The writer experiment of src/test/online.test.ts as a standalone script:
  * a table of ROWS rows (default 2,000,000) that one connection inserts into
- * continuously while sqlfirst's engine adds an index, a foreign key, a CHECK
- * and a NOT NULL to it — once planned online, once planned for an idle
- * database. Starts and stops its own embedded server. Prints a markdown
- * table: the writer's longest stall and the build time.
+ * continuously while sqlfirst's engine adds an index, a foreign key, a CHECK,
+ * a UNIQUE constraint and a NOT NULL to it — once planned online, once
+ * planned for an idle database. Starts and stops its own embedded server.
+ * Prints a markdown table: the writer's longest stall and the build time;
+ * then the online apply's progress lines (onProgress), as a run shows them.
  *
  *   npm run build -w sqlfirst && node bench/online.mjs [rows]
  */
@@ -20,7 +21,8 @@ const BEFORE = `CREATE TABLE parent (id int PRIMARY KEY);
   CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, parent_id int, qty int);`;
 const AFTER = `CREATE TABLE parent (id int PRIMARY KEY);
   CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    parent_id int NOT NULL REFERENCES parent (id), qty int CONSTRAINT qty_positive CHECK (qty > 0));
+    parent_id int NOT NULL REFERENCES parent (id), qty int CONSTRAINT qty_positive CHECK (qty > 0),
+    CONSTRAINT orders_id_qty UNIQUE (id, qty));
   CREATE INDEX orders_qty ON orders (qty);`;
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlfirst-bench-online-'));
@@ -67,11 +69,13 @@ async function experiment(online, desired) {
   await new Promise((resolve) => setTimeout(resolve, 300));
   const started = performance.now();
   const plan = planChanges(await readState(target), desired, { online });
-  await applyPlan(plan, target, { desired, planOptions: { online }, lockTimeoutMs: 5000 });
+  const progress = [];
+  const onProgress = (index, text) => progress.push(`[${index + 1}] ${text}`);
+  await applyPlan(plan, target, { desired, planOptions: { online }, lockTimeoutMs: 5000, onProgress });
   const buildMs = Math.round(performance.now() - started);
   await new Promise((resolve) => setTimeout(resolve, 300));
   stopping = true;
-  return { stallMs: await writer, buildMs, statements: plan.changes.length };
+  return { stallMs: await writer, buildMs, statements: plan.changes.length, progress, sql: plan.changes.map((change, index) => `[${index + 1}] ${change.sql}`) };
 }
 
 try {
@@ -90,6 +94,8 @@ try {
   console.log('|---|---|---|---|');
   console.log(`| online | ${online.statements} | ${online.stallMs} ms | ${online.buildMs} ms |`);
   console.log(`| for an idle database | ${idle.statements} | ${idle.stallMs} ms | ${idle.buildMs} ms |`);
+  console.log(`\nThe online plan:\n\n${online.sql.map((line) => `    ${line}`).join('\n')}`);
+  console.log(`\nIts progress lines (${online.progress.length}):\n\n${online.progress.map((line) => `    ${line}`).join('\n')}`);
 } finally {
   await Promise.all(pools.map((p) => p.end()));
   await server.stop();
