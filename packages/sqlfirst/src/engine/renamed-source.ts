@@ -21,7 +21,7 @@
  * after the rename; otherwise the current text stays and pg-delta rebuilds the
  * object as it would have anyway.
  */
-import { buildFactBase, encodeId, type Action, type DependencyEdge, type Fact, type FactBase, type StableId } from '@supabase/pg-delta';
+import { buildFactBase, contentHash, encodeId, type Action, type DependencyEdge, type Fact, type FactBase, type Payload, type StableId } from '@supabase/pg-delta';
 import { parseSync, scanSync } from 'libpg-query';
 import { sqlParser } from '../sql-parser.js';
 
@@ -73,16 +73,19 @@ export function renameInCurrent(current: FactBase, desired: FactBase, tables: re
   };
   const sequenceMap = new Map<string, string>();
   const enumMap = new Map<string, Map<string, string>>();
-  const names = (): NameMap => ({ tables: tableMap, sequences: sequenceMap, enumValues: enumMap });
+  const names: NameMap = { tables: tableMap, sequences: sequenceMap, enumValues: enumMap };
+  const currentFacts = current.facts();
+  const desiredFacts = desired.facts();
   for (const table of tables) {
     const newTable = { kind: 'table', schema: table.schema, name: table.to } as StableId;
     if (!desired.has(newTable)) continue;
     for (const kind of ['constraint', 'index', 'sequence'] as const) {
-      const gone = current.facts().filter((f) => f.id.kind === kind && belongsTo(f, table.schema, table.from) && !desired.has(byTable(f.id)));
-      const fresh = desired.facts().filter((f) => f.id.kind === kind && belongsTo(f, table.schema, table.to) && !current.has(f.id));
+      const gone = currentFacts.filter((f) => f.id.kind === kind && belongsTo(f, table.schema, table.from) && !desired.has(byTable(f.id)));
+      const fresh = desiredFacts.filter((f) => f.id.kind === kind && belongsTo(f, table.schema, table.to) && !current.has(f.id));
       for (const old of gone) {
-        const twins = fresh.filter((f) => samePayload(old, f, names()));
-        const rivals = gone.filter((g) => twins.length === 1 && samePayload(g, twins[0], names()));
+        const same = (a: Fact, b: Fact) => samePayload(current, a, desired, b, names);
+        const twins = fresh.filter((f) => same(old, f));
+        const rivals = gone.filter((g) => twins.length === 1 && same(g, twins[0]!));
         if (twins.length !== 1 || rivals.length !== 1) continue;
         const to = twins[0].id;
         childMap.set(encodeId(old.id), to);
@@ -100,8 +103,7 @@ export function renameInCurrent(current: FactBase, desired: FactBase, tables: re
     actions.push({ ...renameAction(`ALTER TYPE ${rel(value.schema, value.type)} RENAME VALUE ${literal(value.from)} TO ${literal(value.to)}`, type, type), destroys: [] });
   }
 
-  const nameMap = names();
-  const facts = current.facts().map((fact): Fact => {
+  const facts = currentFacts.map((fact): Fact => {
     const id = mapped(fact.id);
     const renamed: Fact = { id, ...(fact.parent ? { parent: mapped(fact.parent) } : {}), payload: fact.payload };
     const values = fact.id.kind === 'type' ? enumMap.get(`${(fact.id as Named).schema}.${(fact.id as Named).name}`) : undefined;
@@ -110,7 +112,8 @@ export function renameInCurrent(current: FactBase, desired: FactBase, tables: re
     if (fact.id.kind === 'sequence' && owner) renamed.payload = { ...fact.payload, ownedBy: { ...owner, table: tableMap.get(`${owner.schema}.${owner.table}`) ?? owner.table } };
     // a definition naming a renamed object: the desired text when it is the same definition
     const twin = desired.get(id);
-    if (twin && stable(twin.payload) !== stable(renamed.payload) && sameModuloRenames(renamed, twin, nameMap)) return { ...renamed, payload: twin.payload };
+    const hash = renamed.payload === fact.payload ? current.hashOf(fact.id) : contentHash(renamed.payload);
+    if (twin && desired.hashOf(id) !== hash && sameModuloRenames(renamed, twin, names)) return { ...renamed, payload: twin.payload };
     return renamed;
   });
   const edges: DependencyEdge[] = current.edges.map((edge) => ({ ...edge, from: mapped(edge.from), to: mapped(edge.to) }));
@@ -184,25 +187,26 @@ interface NameMap {
 }
 
 /** Children match when their content is the same once the renames apply (their own names aside). */
-function samePayload(current: Fact, desired: Fact, names: NameMap): boolean {
-  const { ownedBy: currentOwner, ...currentRest } = current.payload as Record<string, unknown>;
-  const { ownedBy: desiredOwner, ...desiredRest } = desired.payload as Record<string, unknown>;
-  if (current.id.kind === 'sequence') return stable(currentRest) === stable(desiredRest) && (currentOwner as { column?: string })?.column === (desiredOwner as { column?: string })?.column;
-  if (stable(current.payload) === stable(desired.payload)) return true;
-  return sameModuloRenames(current, desired, names);
+function samePayload(currentBase: FactBase, current: Fact, desiredBase: FactBase, desired: Fact, names: NameMap): boolean {
+  if (current.id.kind === 'sequence') {
+    const { ownedBy: currentOwner, ...currentRest } = current.payload;
+    const { ownedBy: desiredOwner, ...desiredRest } = desired.payload;
+    return contentHash(currentRest) === contentHash(desiredRest) && (currentOwner as { column?: string } | null)?.column === (desiredOwner as { column?: string } | null)?.column;
+  }
+  return currentBase.hashOf(current.id) === desiredBase.hashOf(desired.id) || sameModuloRenames(current, desired, names);
 }
 
 /** The definitions (`def`, a default's `expr`) of two facts are the same statement once the renames apply; other payload fields must be equal. */
 function sameModuloRenames(current: Fact, desired: Fact, names: NameMap): boolean {
   const field = typeof current.payload.def === 'string' ? 'def' : typeof current.payload.expr === 'string' ? 'expr' : undefined;
   if (field === undefined || typeof desired.payload[field] !== 'string') return false;
-  const { [field]: currentText, ...currentRest } = current.payload as Record<string, unknown>;
-  const { [field]: desiredText, ...desiredRest } = desired.payload as Record<string, unknown>;
-  if (stable(currentRest) !== stable(desiredRest)) return false;
+  const { [field]: currentText, ...currentRest } = current.payload;
+  const { [field]: desiredText, ...desiredRest } = desired.payload;
+  if (contentHash(currentRest) !== contentHash(desiredRest)) return false;
   const wrap = WRAPPERS[current.id.kind];
   if (wrap === undefined) return false;
   try {
-    const tree = (text: string, renames?: NameMap) => stable(normalize(parseSync(wrap(text)).stmts, renames));
+    const tree = (text: string, renames?: NameMap) => contentHash({ tree: normalize(parseSync(wrap(text)).stmts, renames) } as Payload);
     return tree(currentText as string, names) === tree(desiredText as string);
   } catch {
     // not parseable as we wrap it: not proven the same
@@ -260,11 +264,6 @@ function renamedRegclass(text: string, sequences: ReadonlyMap<string, string>): 
   const parts = (parseSync(`SELECT 1 FROM ${text}`).stmts?.[0]?.stmt as Select | undefined)?.SelectStmt.fromClause[0]?.RangeVar;
   const to = parts?.schemaname !== undefined ? sequences.get(`${parts.schemaname}.${parts.relname}`) : undefined;
   return to === undefined ? text : `${quoteIdent(parts!.schemaname!)}.${quoteIdent(to)}`;
-}
-
-/** JSON with sorted keys: equal values, equal text. */
-function stable(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
 }
 
 /** PostgreSQL's quote_ident: bare when lower case, plain characters and not a reserved word. */

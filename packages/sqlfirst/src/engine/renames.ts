@@ -268,12 +268,18 @@ function tableCandidates(plan: MigrationPlan, current: FactBase, desired: FactBa
   const matching = nearMisses.filter((candidate) => {
     const from = candidate.from as { schema: string; name: string };
     const to = candidate.to as { schema: string; name: string };
-    if (from.schema !== to.schema) return false;
+    // the same columns, before renaming anything
+    if (from.schema !== to.schema || columnsOf(current, candidate.from) !== columnsOf(desired, candidate.to)) return false;
     const { source } = renameInCurrent(current, desired, [{ schema: from.schema, from: from.name, to: to.name }], []);
     return source.structuralRollupOf(candidate.to) === desired.structuralRollupOf(candidate.to);
   });
   const count = (key: (c: (typeof matching)[number]) => string, c: (typeof matching)[number]) => matching.filter((other) => key(other) === key(c)).length;
   return matching.filter((c) => count((o) => encodeId(o.from), c) === 1 && count((o) => encodeId(o.to), c) === 1).map((c) => rename('table', c.from, c.to));
+}
+
+function columnsOf(facts: FactBase, table: StableId): string {
+  const columns = facts.childrenOf(table).filter((child) => child.id.kind === 'column');
+  return columns.map((column) => `${(column.id as { name: string }).name}=${facts.hashOf(column.id)}`).sort().join(',');
 }
 
 /** An enum whose values differ at exactly one position, by a label new to it: that label renamed. */
