@@ -117,12 +117,7 @@ export function renameInCurrent(current: FactBase, desired: FactBase, tables: re
     return renamed;
   });
   const edges: DependencyEdge[] = current.edges.map((edge) => ({ ...edge, from: mapped(edge.from), to: mapped(edge.to) }));
-  const referenceOnly = new Set(
-    current
-      .facts()
-      .filter((fact) => current.isReferenceOnly(fact.id))
-      .map((fact) => encodeId(mapped(fact.id))),
-  );
+  const referenceOnly = new Set(currentFacts.filter((fact) => current.isReferenceOnly(fact.id)).map((fact) => encodeId(mapped(fact.id))));
   const source = buildFactBase(facts, edges, current.source, referenceOnly);
   source.diagnostics.push(...current.diagnostics);
   return { source, actions, renamedId: mapped };
