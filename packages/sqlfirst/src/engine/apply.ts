@@ -120,6 +120,19 @@ export async function applyPlan(plan: MigrationPlan, pool: Pool, options: ApplyO
   let committed = 0;
   const client = await pool.connect();
   let broken = false;
+  /** one transactional segment, up to (not including) COMMIT; rolled back when a statement fails */
+  const runTransaction = async (indexes: number[], prove: boolean) => {
+    await client.query('BEGIN');
+    try {
+      for (const sql of settings(plan, options, 'LOCAL')) await client.query(sql);
+      for (const index of indexes) await runStatement(client, pool, plan, options, index, committed);
+      // the last transaction proves convergence before it commits; earlier ones are proven by it
+      if (prove) await proveConvergence(client, options, committed);
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw error;
+    }
+  };
   try {
     for (const [position, segment] of segments.entries()) {
       const indexes = range(segment.start, segment.end);
@@ -128,15 +141,16 @@ export async function applyPlan(plan: MigrationPlan, pool: Pool, options: ApplyO
         committed += 1;
         continue;
       }
-      await client.query('BEGIN');
-      try {
-        for (const sql of settings(plan, options, 'LOCAL')) await client.query(sql);
-        for (const index of indexes) await runStatement(client, pool, plan, options, index, committed);
-        // the last transaction proves convergence before it commits; earlier ones are proven by it
-        if (position === proveAt) await proveConvergence(client, options, committed);
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => (broken = true));
-        throw error;
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await runTransaction(indexes, position === proveAt);
+          break;
+        } catch (error) {
+          // online, a transaction that could not get a lock in time rolled back whole, so it is tried again as a whole
+          const retry = !broken && options.planOptions.online === true && isLockTimeout(error) && attempt < LOCK_ATTEMPTS;
+          if (!retry) throw error instanceof ApplyFailure ? withAttempts(error, attempt) : error;
+          await pauseBeforeAttempt(attempt + 1);
+        }
       }
       try {
         await client.query('COMMIT');
@@ -155,7 +169,11 @@ export async function applyPlan(plan: MigrationPlan, pool: Pool, options: ApplyO
   }
 }
 
-/** Attempts of a statement outside a transaction that could not get its lock in time, and the wait before the next. */
+/**
+ * Attempts of a statement that could not get its lock in time (outside a
+ * transaction; online, also a whole transaction), and the wait before the
+ * second (longer before each next).
+ */
 const LOCK_ATTEMPTS = 3;
 const LOCK_RETRY_BACKOFF_MS = 500;
 
@@ -176,17 +194,30 @@ async function runOutsideTransaction(client: PoolClient, pool: Pool, plan: Migra
       return;
     } catch (error) {
       if (!(error instanceof ApplyFailure)) throw error;
-      const clean = error.code === SQLSTATE.lockTimeout && (await dropInvalidIndex(client, action));
+      const clean = isLockTimeout(error) && (await dropInvalidIndex(client, action));
       if (!clean || attempt >= LOCK_ATTEMPTS) {
         const invalid = await invalidIndexOf(client, action).catch(() => undefined);
-        const invalidIndex = invalid && `${invalid.schema}.${invalid.name}`;
-        throw new ApplyFailure(error.reason, error.code, error.sql, error.index, error.committed, error.inDoubt, { ...error.details, attempts: attempt, invalidIndex });
+        throw withAttempts(error, attempt, invalid && `${invalid.schema}.${invalid.name}`);
       }
-      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_BACKOFF_MS * attempt));
+      await pauseBeforeAttempt(attempt + 1);
     } finally {
       await client.query('RESET ALL').catch(() => {});
     }
   }
+}
+
+function isLockTimeout(error: unknown): error is ApplyFailure {
+  return error instanceof ApplyFailure && error.code === SQLSTATE.lockTimeout;
+}
+
+/** The failure, saying how often the statement was tried and what INVALID index it left. */
+function withAttempts(error: ApplyFailure, attempts: number, invalidIndex?: string): ApplyFailure {
+  return new ApplyFailure(error.reason, error.code, error.sql, error.index, error.committed, error.inDoubt, { ...error.details, attempts, ...(invalidIndex ? { invalidIndex } : {}) });
+}
+
+/** A longer wait before each attempt: whoever holds the lock may be about to finish. */
+function pauseBeforeAttempt(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_BACKOFF_MS * (attempt - 1)));
 }
 
 /** The INVALID index a failed CREATE INDEX CONCURRENTLY of this action left, if any. */

@@ -268,15 +268,15 @@ describe('a lock another session holds', () => {
 
   /**
    * A table another session locks until `release`: SHARE, as a plain CREATE
-   * INDEX would, or a writer's transaction that stays open.
+   * INDEX would, or a reader's or a writer's transaction that stays open.
    */
-  async function lockedTable(holding: 'share' | 'open write' = 'share') {
+  async function lockedTable(holding: 'share' | 'open read' | 'open write' = 'share') {
     const url = await server.createDatabase();
     await server.query(url, `CREATE TABLE accounts (id int PRIMARY KEY, code text); INSERT INTO accounts SELECT g, 'c' || g FROM generate_series(1, 1000) g;`);
     const holder = new pg.Client({ connectionString: url });
     await holder.connect();
     await holder.query('BEGIN');
-    await holder.query(holding === 'share' ? 'LOCK TABLE accounts IN SHARE MODE' : "INSERT INTO accounts VALUES (0, 'written')");
+    await holder.query({ share: 'LOCK TABLE accounts IN SHARE MODE', 'open read': 'SELECT count(*) FROM accounts', 'open write': "INSERT INTO accounts VALUES (0, 'written')" }[holding]);
     const [{ pid }] = (await holder.query('SELECT pg_backend_pid() AS pid')).rows;
     return { url, holder, holderPid: pid as number, release: () => holder.query('COMMIT') };
   }
@@ -328,6 +328,28 @@ describe('a lock another session holds', () => {
     assert.ok(watcher.seen.size >= 2 && watcher.seen.size <= 3, [...watcher.seen].join(', '));
     assert.ok(progress.some((line) => line.startsWith(`building an index on public.accounts`) && line.includes(`waiting for a lock on public.accounts held by session ${holderPid}`)), progress.join('\n'));
     assert.deepEqual(await invalidIndexes(target), []);
+    assert.deepEqual((await plan(target, desired, true)).changes, []);
+  });
+
+  test('online, a transaction whose brief ACCESS EXCLUSIVE lock waits behind an open read is rolled back and tried again as a whole', async () => {
+    const { url, holder, holderPid, release } = await lockedTable('open read');
+    const target = poolFor(url);
+    const desired = await shadowState(`CREATE TABLE accounts (id int PRIMARY KEY, code text CONSTRAINT code_set CHECK (code <> ''));`);
+    const watcher = watchAttempts(url, holderPid);
+    const statements: string[] = [];
+    try {
+      let settled = false;
+      const applying = apply(target, desired, true, { lockTimeoutMs: 200, onStatement: (_index, sql) => statements.push(sql) }).finally(() => (settled = true));
+      while (watcher.seen.size < 2 && !settled) await sleep(20);
+      await release();
+      await applying;
+    } finally {
+      await watcher.stop();
+      await holder.end();
+    }
+    assert.ok(watcher.seen.size >= 2 && watcher.seen.size <= 3, [...watcher.seen].join(', '));
+    const notValid = 'ALTER TABLE "public"."accounts" ADD CONSTRAINT "code_set" CHECK ((code <> \'\'::text)) NOT VALID';
+    assert.ok(statements.filter((sql) => sql === notValid).length >= 2, statements.join('\n'));
     assert.deepEqual((await plan(target, desired, true)).changes, []);
   });
 
