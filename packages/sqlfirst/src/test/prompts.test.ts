@@ -114,9 +114,6 @@ describe('questions at a terminal', { skip }, () => {
     assert.deepEqual(await columns(url), ['id', 'avg_price', 'note']);
   });
 
-  // Defect reported to the lead: in workflow/steps.ts `plan`, run.renames IS resolved.renames (the same array), so
-  // `run.renames.length > resolved.renames.length` never holds and the accepted rename is never planned: the run
-  // warns "… is not applied as a rename (the engine sees it as unambiguous)" and the data-loss gate refuses.
   test('a rename the engine detects is asked: y renames keeping every row, then asks to apply', async () => {
     const { root, url, schema } = await project();
     const total = await priceTotal(url, 'avg_price');

@@ -13,7 +13,7 @@ import { runCompiler, type NativeCompiler } from './compiler.js';
 import { copiedPath, originalPath, prepareCopy, type DatabaseCopy } from './copy.js';
 import { parseCompilerOutput } from './diagnostics.js';
 import type { TypeBreak } from './group.js';
-import { optionsKey, readPackageConfig, writeGeneratedConfig, type PackageConfig } from './tsconfig.js';
+import { optionsKey, writeGeneratedConfig, type PackageConfig } from './tsconfig.js';
 import { toRel, type WorkspacePackage } from './workspace.js';
 
 export interface CheckJob {
@@ -26,8 +26,8 @@ export interface CheckJob {
   /** this check's own folder under .sqlfirst/typecheck (copy, configs, build info) */
   workDir: string;
   database: WorkspacePackage;
-  /** the database package first, then its consumers */
-  checked: WorkspacePackage[];
+  /** the tsconfig of each checked package that has one (the database package's among them) */
+  configs: PackageConfig[];
   signal: AbortSignal;
   onCompilerStart?: (pid: number) => void;
 }
@@ -41,8 +41,7 @@ export interface CheckOutput {
 }
 
 export async function runCheck(job: CheckJob): Promise<CheckOutput> {
-  const { root, compiler, database, signal } = job;
-  const configs = (await Promise.all(job.checked.map((pkg) => readPackageConfig(compiler, pkg, signal)))).filter((c): c is PackageConfig => c !== undefined);
+  const { root, compiler, database, configs, signal } = job;
   const databaseConfig = configs.find((c) => c.pkg === database);
   const rootDir = databaseConfig?.options.rootDir;
   const sourceDir = typeof rootDir === 'string' ? path.resolve(database.dir, rootDir) : path.join(database.dir, 'src');

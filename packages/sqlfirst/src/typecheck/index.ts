@@ -18,6 +18,7 @@ import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
 import { compareBreaks, runCheck } from './check.js';
 import { nativeCompiler, type NativeCompiler } from './compiler.js';
+import { readPackageConfig, type PackageConfig } from './tsconfig.js';
 import type { TypeBreak } from './group.js';
 import { acquireLock, fingerprint, readCheckRecord, sourceFiles, STAGE_VERSION, writeCheckRecord, type StoredResult } from './state.js';
 import { dependsOn, findDatabasePackage, readWorkspace, toRel, type WorkspacePackage } from './workspace.js';
@@ -52,6 +53,44 @@ export interface TypeCheckOptions {
   timeoutMs?: number;
   /** told the process id of each compiler as it starts (progress display) */
   onCompilerStart?: (pid: number) => void;
+  /** the workspace read ahead by prepareTypeCheck (else it is read now) */
+  prepared?: Promise<PreparedWorkspace | undefined>;
+}
+
+/** The workspace as a check sees it before the desired types exist: the packages to check and their resolved tsconfigs. */
+export interface PreparedWorkspace {
+  compiler: NativeCompiler;
+  /** absolute folder of the generated files */
+  typesDir: string;
+  database: WorkspacePackage;
+  /** the database package first, then its users */
+  checked: WorkspacePackage[];
+  /** the tsconfig of each checked package that has one */
+  configs: PackageConfig[];
+}
+
+/**
+ * Reads what a check needs that does not depend on the desired types (the
+ * packages, each one's tsconfig as the compiler resolves it); undefined when
+ * no workspace package holds the types folder. Started while the shadow
+ * loads, it lets the check start its compiler as soon as the types exist.
+ */
+export function prepareTypeCheck(repoRoot: string, options: { typesDir?: string; signal?: AbortSignal } = {}): Promise<PreparedWorkspace | undefined> {
+  const prepared = prepare(path.resolve(repoRoot), options.typesDir, options.signal ?? new AbortController().signal);
+  // awaited by the check; a failure before then must not be an unhandled rejection
+  prepared.catch(() => {});
+  return prepared;
+}
+
+async function prepare(root: string, typesDir: string | undefined, signal: AbortSignal): Promise<PreparedWorkspace | undefined> {
+  const packages = await readWorkspace(root);
+  const database = findDatabasePackage(root, packages, typesDir);
+  // not a workspace with a database package (sqlfirst used on its own): nothing to check
+  if (!database) return undefined;
+  const compiler = await nativeCompiler();
+  const checked = [database, ...packages.filter((p) => p !== database && dependsOn(p, database.name))];
+  const configs = (await Promise.all(checked.map((pkg) => readPackageConfig(compiler, pkg, signal)))).filter((c): c is PackageConfig => c !== undefined);
+  return { compiler, typesDir: path.resolve(root, typesDir ?? path.join(database.rel, 'src', 'schema')), database, checked, configs };
 }
 
 /** The stage's folder under the repository root (git-ignored with the rest of .sqlfirst/). */
@@ -133,30 +172,16 @@ function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<v
   });
 }
 
-interface Context {
+interface Context extends PreparedWorkspace {
   root: string;
-  compiler: NativeCompiler;
-  typesDir: string;
-  database: WorkspacePackage;
-  checked: WorkspacePackage[];
   signal: AbortSignal;
   onCompilerStart?: (pid: number) => void;
 }
 
 async function check(root: string, desiredText: GeneratedText, options: TypeCheckOptions, signal: AbortSignal): Promise<TypeCheckResult> {
-  const packages = await readWorkspace(root);
-  const database = findDatabasePackage(root, packages, options.typesDir);
-  // not a workspace with a database package (sqlfirst used on its own): nothing to check
-  if (!database) return { breaks: [], preexisting: [], packages: [] };
-  const context: Context = {
-    root,
-    compiler: await nativeCompiler(),
-    typesDir: path.resolve(root, options.typesDir ?? path.join(database.rel, 'src', 'schema')),
-    database,
-    checked: [database, ...packages.filter((p) => p !== database && dependsOn(p, database.name))],
-    signal,
-    onCompilerStart: options.onCompilerStart,
-  };
+  const workspace = await (options.prepared ?? prepare(root, options.typesDir, signal));
+  if (!workspace) return { breaks: [], preexisting: [], packages: [] };
+  const context: Context = { ...workspace, root, signal, onCompilerStart: options.onCompilerStart };
   const desired: Record<string, string | undefined> = { 'schema.ts': desiredText['schema.ts'], 'relations.ts': desiredText['relations.ts'] };
   if (options.baseline === false) {
     const result = await checkCached(context, 'desired', desired);
@@ -229,10 +254,4 @@ async function checkCached(context: Context, variant: 'desired' | 'baseline', ge
   } finally {
     await lock.release();
   }
-}
-
-/** Whether a workspace package compiles against the types folder (the caller decides which schema file's types those are). */
-export async function typedWorkspace(root: string, typesDir: string | undefined): Promise<boolean> {
-  const base = path.resolve(root);
-  return findDatabasePackage(base, await readWorkspace(base), typesDir) !== undefined;
 }

@@ -10,6 +10,7 @@ import {
   loadDesired,
   lockTarget,
   plan,
+  prepareTypeCheck,
   proveReviewedPlan,
   readSchema,
   readTarget,
@@ -25,6 +26,7 @@ import {
 /** From the schema files to a verified target; `sync` runs the same steps. */
 export function applySteps(run: RunContext): Step[] {
   return [
+    prepareTypeCheck,
     lockTarget,
     startReadTarget,
     loadDesired,

@@ -2,10 +2,10 @@
 import { describeSummary, summarize } from '../report/index.js';
 import { plural } from '../text.js';
 import { needed, runSteps, step, type RunContext } from './run.js';
-import { checkBreaks, connect, environmentArgs, loadDesired, plan, readSchema, readTarget, showPlan, startReadTarget, startTypeCheck } from './steps.js';
+import { checkBreaks, connect, environmentArgs, loadDesired, plan, prepareTypeCheck, readSchema, readTarget, showPlan, startReadTarget, startTypeCheck } from './steps.js';
 
 export function runPlan(run: RunContext) {
-  return runSteps(run, [readSchema, connect, startReadTarget, loadDesired, startTypeCheck, readTarget, plan, showPlan, checkBreaks, savePlanFile, planOutcome]);
+  return runSteps(run, [readSchema, connect, prepareTypeCheck, startReadTarget, loadDesired, startTypeCheck, readTarget, plan, showPlan, checkBreaks, savePlanFile, planOutcome]);
 }
 
 /** --out: the statements the reviewer reads, to be proven again by `apply --plan`. */

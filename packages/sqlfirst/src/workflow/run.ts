@@ -11,7 +11,7 @@ import { onInterrupt } from '../interrupt.js';
 import type { SkippedChange } from '../policy/index.js';
 import type { Outcome, Reporter } from '../report/index.js';
 import type { SchemaFile, ShadowSupply } from '../shadow/index.js';
-import type { BreakGroup, TypeCheckResult } from '../typecheck/index.js';
+import type { BreakGroup, PreparedWorkspace, TypeCheckResult } from '../typecheck/index.js';
 import type { GeneratedTypes } from '../typegen/index.js';
 import type { OpenTarget } from '../target/open.js';
 import type { RunRequest } from './request.js';
@@ -33,6 +33,8 @@ export interface RunContext {
   loadedBy?: string;
   /** the Drizzle files of the desired state */
   types?: GeneratedTypes;
+  /** the workspace's packages and tsconfigs, read ahead of the type check; its signal stops the compilers */
+  typeCheckWorkspace?: { prepared: Promise<PreparedWorkspace | undefined>; signal: AbortSignal };
   /** the type check of the workspace against `types`, running while later steps work */
   typeCheck?: Promise<TypeCheckResult>;
   /** the target's state before the change */

@@ -127,15 +127,23 @@ async function generateTypesOf(run: RunContext, shadow: import('pg').Pool) {
   return generateTypes(desired, { schemas, header: run.project.header, supplement: await readCatalogSupplement(shadow, schemas) });
 }
 
-/** The type check of the workspace against the new types starts now and runs while the target is read and planned. */
-export const startTypeCheck = step('start typecheck', async (run) => {
-  if (!wantsTypeCheck(run) || !run.types) return { detail: 'skipped' };
-  const { typeCheckWorkspace, typedWorkspace } = await import('../typecheck/index.js');
-  if (!(await typedWorkspace(run.project.root, run.project.types))) return { detail: 'no workspace package holds the types folder' };
-  // a run that ends before the check does (a failure, Ctrl-C) stops the compiler
+/** What the type check needs before the new types exist (the packages and their tsconfigs) is read while the shadow loads. */
+export const prepareTypeCheck = step('prepare typecheck', async (run) => {
+  if (!wantsTypeCheck(run)) return;
+  const { prepareTypeCheck } = await import('../typecheck/index.js');
+  // a run that ends before the check does (a failure, Ctrl-C) stops the compilers
   const stop = new AbortController();
   run.releases.push(async () => stop.abort());
-  run.typeCheck = typeCheckWorkspace(run.project.root, run.types, { typesDir: run.project.types, signal: stop.signal });
+  run.typeCheckWorkspace = { prepared: prepareTypeCheck(run.project.root, { typesDir: run.project.types, signal: stop.signal }), signal: stop.signal };
+});
+
+/** The type check of the workspace against the new types starts now and runs while the target is read and planned. */
+export const startTypeCheck = step('start typecheck', async (run) => {
+  if (!run.typeCheckWorkspace || !run.types) return { detail: 'skipped' };
+  const { typeCheckWorkspace } = await import('../typecheck/index.js');
+  const { prepared, signal } = run.typeCheckWorkspace;
+  if (!(await prepared)) return { detail: 'no workspace package holds the types folder' };
+  run.typeCheck = typeCheckWorkspace(run.project.root, run.types, { typesDir: run.project.types, signal, prepared });
 });
 
 /** The target's current schema. */
@@ -188,7 +196,7 @@ export const plan = step('plan', async (run) => {
   run.renames = [...resolved.renames];
   for (const note of [...directives.notes, ...resolved.notes]) run.reporter.warn(note);
   let planned = planChanges(current, desired, planOptions(run));
-  const candidates = renameCandidates(planned);
+  const candidates = renameCandidates(planned, current, desired);
   if (candidates.length && run.request.confirm && !run.reporter.json) {
     for (const candidate of candidates) if (await run.request.confirm(`${candidate.text}: rename (keeping the data)?`)) run.renames.push(candidate);
     if (run.renames.length > resolved.renames.length) planned = planChanges(current, desired, planOptions(run));
