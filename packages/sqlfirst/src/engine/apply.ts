@@ -29,8 +29,8 @@ export interface ApplyOptions {
   /**
    * called while a statement builds an index, scans or rewrites an existing
    * table, or runs outside a transaction: with the server's progress when it
-   * has a view for the work (pg_stat_progress_create_index,
-   * pg_stat_progress_cluster; every 500 ms while it changes), otherwise what
+   * has a view for the work (pg_stat_progress_create_index; every 500 ms
+   * while it changes), otherwise what
    * the session is doing (waiting for a lock and on whom, or running) at
    * least every 3 s; always with the time the statement has run. Read on a
    * second connection, e.g.
@@ -268,11 +268,14 @@ const PROGRESS_INTERVAL_MS = 500;
 const ELAPSED_INTERVAL_MS = 3_000;
 
 /**
- * Runs `statement`, reporting its progress from a second connection. Only
- * index builds (and CLUSTER-like rewrites) have a progress view in
- * PostgreSQL 14–18; an ALTER TABLE rewrite or a VALIDATE CONSTRAINT has none,
- * so for those the line says what pg_stat_activity and pg_locks tell: the
- * lock the session waits for and which sessions hold it, or that it runs.
+ * Runs `statement`, reporting its progress from a second connection. Of the
+ * steps a plan has, only CREATE INDEX has a progress view in PostgreSQL
+ * 14–18: an ALTER TABLE rewrite (and the index rebuilds it does) or a
+ * VALIDATE CONSTRAINT report in none (pg_stat_progress_cluster covers CLUSTER
+ * and VACUUM FULL only; measured on 18: a 2 M-row ALTER COLUMN TYPE shows in
+ * no pg_stat_progress_* view). For those the line says what pg_stat_activity
+ * and pg_locks tell: the lock the session waits for and who holds it, or that
+ * it runs, with the table's size from the plan and the time so far.
  */
 async function withProgress<T>(client: PoolClient, pool: Pool, index: number, label: string, onProgress: (index: number, text: string) => void, statement: () => Promise<T>): Promise<T> {
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
@@ -331,8 +334,6 @@ const PROGRESS_SQL = `
       SELECT pid, command, phase, blocks_done AS done, blocks_total AS total, 'blocks' AS unit FROM pg_stat_progress_create_index WHERE blocks_total > 0
       UNION ALL
       SELECT pid, command, phase, tuples_done, tuples_total, 'rows' FROM pg_stat_progress_create_index WHERE blocks_total = 0
-      UNION ALL
-      SELECT pid, command, phase, heap_blks_scanned, heap_blks_total, 'blocks' FROM pg_stat_progress_cluster
     ) p ON p.pid = a.pid
    WHERE a.pid = $1`;
 
@@ -342,7 +343,8 @@ const PROGRESS_SQL = `
  * "rewriting public.orders (≈2.0 M rows, 84 MB): running"
  */
 export function progressText(row: ProgressRow, label: string): string {
-  const holders = row.blockers.length > 0 ? ` held by ${row.blockers.length === 1 ? 'session' : 'sessions'} ${row.blockers.join(', ')}` : '';
+  const sessions = `${row.blockers.length === 1 ? 'session' : 'sessions'} ${row.blockers.join(', ')}`;
+  const holders = row.blockers.length === 0 ? '' : row.waiting_on ? ` held by ${sessions}` : ` (${sessions})`;
   const wait = row.waiting ? (row.waiting_on ? `waiting for a lock on ${row.waiting_on}${holders}` : `waiting for older transactions to end${holders}`) : undefined;
   if (row.command === null) return `${label}: ${wait ?? 'running'}`;
   const done = Number(row.done ?? 0);
@@ -353,7 +355,7 @@ export function progressText(row: ProgressRow, label: string): string {
 
 /** "0.5 s", "12 s", "3 min 05 s" */
 export function elapsed(ms: number): string {
-  const seconds = ms / 1000;
+  const seconds = Math.round(ms / 100) / 10;
   if (seconds < 10) return `${seconds.toFixed(1)} s`;
   if (seconds < 60) return `${Math.floor(seconds)} s`;
   return `${Math.floor(seconds / 60)} min ${String(Math.floor(seconds % 60)).padStart(2, '0')} s`;

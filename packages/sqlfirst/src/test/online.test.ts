@@ -261,6 +261,21 @@ describe('progress of a step without a progress view', () => {
     assert.ok(lines.length >= 1, progress.join('\n'));
     assert.match(lines[0], /^\d+: checking every row of public\.readings: running, \d\.\d s$/);
   });
+
+  test('a rewrite that runs for seconds reports what it does and for how long', async () => {
+    const url = await server.createDatabase();
+    // a domain whose CHECK takes 0.1 s a row: rewriting 25 rows into it runs for about 2.5 s
+    const slow = `CREATE FUNCTION slow_positive(n bigint) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT pg_sleep(0.1) IS NOT NULL AND n > 0 $$;
+      CREATE DOMAIN positive AS bigint CHECK (slow_positive(VALUE));`;
+    await server.query(url, `${slow} CREATE TABLE readings (id int PRIMARY KEY, n int); INSERT INTO readings SELECT g, g FROM generate_series(1, 25) g;`);
+    const target = poolFor(url);
+    const desired = await shadowState(`${slow} CREATE TABLE readings (id int PRIMARY KEY, n positive);`);
+    const progress: string[] = [];
+    const migration = await apply(target, desired, true, { onProgress: (index, text) => progress.push(`${index}: ${text}`) });
+    const rewrite = migration.changes.findIndex((change) => change.work === 'rewrite');
+    assert.notEqual(rewrite, -1, migration.changes.map((change) => `${change.work}: ${change.sql}`).join('\n'));
+    assert.match(progress.find((line) => line.startsWith(`${rewrite}: `)) ?? progress.join('\n'), /^\d+: rewriting public\.readings: running, \d\.\d s$/);
+  });
 });
 
 describe('a lock another session holds', () => {
