@@ -7,7 +7,8 @@ import { onlinePlan } from './online.js';
 
 const orders = { kind: 'table', schema: 'public', name: 'orders' } as StableId;
 const fresh = { kind: 'table', schema: 'public', name: 'fresh' } as StableId;
-const current = new FactBase([{ id: orders, payload: { partitionKey: null } } as never], []);
+const events = { kind: 'table', schema: 'public', name: 'events' } as StableId;
+const current = new FactBase([{ id: orders, payload: { partitionKey: null } } as never, { id: events, payload: { partitionKey: 'RANGE (at)' } } as never], []);
 
 function action(fields: Partial<Action>): Action {
   return { sql: '', verb: 'create', produces: [], consumes: [orders], destroys: [], releases: [], transactionality: 'transactional', lockClass: 'none', newSegmentBefore: false, dataLoss: 'none', rewriteRisk: false, ...fields };
@@ -65,16 +66,19 @@ test('UNIQUE and PRIMARY KEY on an existing table: the index built concurrently 
   const unique = { kind: 'constraint', schema: 'public', table: 'orders', name: 'orders_code_key' } as StableId;
   const pkey = { kind: 'constraint', schema: 'public', table: 'orders', name: 'orders_pkey' } as StableId;
   const overlaps = { kind: 'constraint', schema: 'public', table: 'orders', name: 'orders_during' } as StableId;
+  const eventKey = { kind: 'constraint', schema: 'public', table: 'events', name: 'events_pkey' } as StableId;
   const plain = plan(
     [
       action({ produces: [unique], lockClass: 'accessExclusive', sql: 'ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_code_key" UNIQUE …' }),
       action({ produces: [pkey], lockClass: 'accessExclusive', sql: 'ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_pkey" PRIMARY KEY …' }),
       action({ produces: [overlaps], lockClass: 'accessExclusive', sql: 'ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_during" UNIQUE … WITHOUT OVERLAPS' }),
+      action({ produces: [eventKey], consumes: [events], lockClass: 'accessExclusive', sql: 'ALTER TABLE "public"."events" ADD CONSTRAINT "events_pkey" PRIMARY KEY …' }),
     ],
     [
       { verb: 'add', fact: { id: unique, parent: orders, payload: { type: 'u', validated: true, def: 'UNIQUE NULLS NOT DISTINCT (code, "Region") INCLUDE (qty) WITH (fillfactor=80, deduplicate_items=off) DEFERRABLE' } } as never },
       { verb: 'add', fact: { id: pkey, parent: orders, payload: { type: 'p', validated: true, def: 'PRIMARY KEY (id)' } } as never },
       { verb: 'add', fact: { id: overlaps, parent: orders, payload: { type: 'u', validated: true, def: 'UNIQUE (id, during WITHOUT OVERLAPS)' } } as never },
+      { verb: 'add', fact: { id: eventKey, parent: events, payload: { type: 'p', validated: true, def: 'PRIMARY KEY (id, at)' } } as never },
     ],
   );
   const online = onlinePlan(plain, plan([]), current);
@@ -87,8 +91,10 @@ test('UNIQUE and PRIMARY KEY on an existing table: the index built concurrently 
       ['ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_pkey" PRIMARY KEY USING INDEX "orders_pkey"', true, 'accessExclusive'],
       // a temporal key has no index form that USING INDEX accepts the same way: left as planned
       ['ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_during" UNIQUE … WITHOUT OVERLAPS', true, 'accessExclusive'],
+      // nor does a partitioned table
+      ['ALTER TABLE "public"."events" ADD CONSTRAINT "events_pkey" PRIMARY KEY …', true, 'accessExclusive'],
     ],
   );
   // the attach step works on no rows: its index was built before it
-  assert.deepEqual(tableWork(online).map((w) => w.work), ['index-build', 'none', 'index-build', 'none', 'scan']);
+  assert.deepEqual(tableWork(online).map((w) => w.work), ['index-build', 'none', 'index-build', 'none', 'scan', 'scan']);
 });

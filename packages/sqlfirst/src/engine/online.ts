@@ -57,7 +57,7 @@ export function onlinePlan(plain: EnginePlan, concurrent: EnginePlan, current: F
     }
     const constraint = action.produces.find((id) => id.kind === 'constraint');
     const fact = constraint && addedConstraints.get(key(constraint));
-    if (action.verb === 'create' && fact && action.produces.length === 1) return addOnline(action, fact);
+    if (action.verb === 'create' && fact && action.produces.length === 1) return addOnline(action, fact, partitioned(current, table));
     const column = notNullColumns.find((id) => action.verb === 'alter' && action.sql === setNotNullSql(id));
     if (column) return notNullThroughCheck(action, column);
     const leftover = validatedConstraints.find((id) => action.verb === 'alter' && action.sql === validateSql(id));
@@ -77,9 +77,10 @@ function collect(delta: Delta, constraints: Map<string, Fact>, notNull: SubId[],
   if (delta.verb === 'set' && delta.id.kind === 'constraint' && delta.attr === 'validated' && delta.to === true) validate.push(delta.id as SubId);
 }
 
-function addOnline(action: Action, fact: Fact): Action[] {
+function addOnline(action: Action, fact: Fact, partitionedTable: boolean): Action[] {
   const { type, def } = fact.payload as { type: string; def: string };
-  if (type === 'u' || type === 'p') return addThroughUniqueIndex(action, fact.id as SubId, def);
+  // a partitioned table takes neither CREATE INDEX CONCURRENTLY nor ADD CONSTRAINT … USING INDEX
+  if (type === 'u' || type === 'p') return partitionedTable ? [action] : addThroughUniqueIndex(action, fact.id as SubId, def);
   const id = fact.id as SubId;
   return [
     { ...action, sql: `${alterTable(id)} ADD CONSTRAINT ${quoted(id.name)} ${def} NOT VALID` },
