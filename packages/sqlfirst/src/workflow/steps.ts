@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
-import { applyPlan, ApplyFailure, invalidIndexes, NotConvergedError, planChanges, readState, SQLSTATE, StalePlanError, type PlanOptions } from '../engine/index.js';
+import { applyPlan, ApplyFailure, invalidIndexes, NotConvergedError, planChanges, readState, SQLSTATE, StalePlanError, type MigrationPlan, type PlanOptions } from '../engine/index.js';
 import { checkDataLoss, policySkips } from '../policy/index.js';
 import { formatMs } from '../report/index.js';
 import { createShadow, loadSchema, readSchemaFiles } from '../shadow/index.js';
@@ -371,17 +371,9 @@ async function applyWithCleanup(run: RunContext, pool: ReturnType<typeof openPoo
   }
 }
 
-/** Progress of a long step (an index build, a validation), printed when its phase changes, with the time it has run. */
+/** Progress of a long step (an index build, a validation, a rewrite): the engine's lines, each with the time the statement has run. */
 function progressLine(run: RunContext): (index: number, text: string) => void {
-  let last = '';
-  let started = Date.now();
-  return (index, text) => {
-    const phase = `${index}:${text.split(':').slice(0, 2).join(':')}`;
-    if (phase === last) return;
-    if (!last.startsWith(`${index}:`)) started = Date.now();
-    last = phase;
-    run.reporter.line(`  … [${index + 1}] ${text} (${formatMs(Date.now() - started)})`);
-  };
+  return (index, text) => run.reporter.line(`  … [${index + 1}] ${text}`);
 }
 
 /**
@@ -423,10 +415,12 @@ function applyError(error: unknown, run: RunContext): SqlfirstError {
   }
   if (error instanceof ApplyFailure) {
     const statement = firstLine(error.sql, 100);
-    const left = rollbackState(error);
+    const left = rollbackState(error, needed(run.plan, 'the plan'));
     if (error.code === SQLSTATE.lockTimeout) {
       const limit = request.lockTimeoutMs === undefined ? '' : ` (${formatMs(request.lockTimeoutMs)})`;
-      return new SqlfirstError(`Statement ${error.index + 1} (${statement}) waited longer than the lock timeout${limit} for a lock another session holds; ${left}; run again when that session's transaction has ended, or raise lock_timeout.`, { cause: error, step: 'apply' });
+      const on = error.details.table ? ` on ${error.details.table}` : '';
+      const tried = (error.details.attempts ?? 1) > 1 ? ` (tried ${error.details.attempts} times)` : '';
+      return new SqlfirstError(`Statement ${error.index + 1} (${statement}) waited longer than the lock timeout${limit} for a lock${on} another session holds${tried}; ${left}; run again when that session's transaction has ended, or raise lock_timeout.`, { cause: error, step: 'apply' });
     }
     if (error.code === SQLSTATE.statementTimeout) {
       const limit = request.statementTimeoutMs === undefined ? '' : ` (${formatMs(request.statementTimeoutMs)})`;
@@ -438,10 +432,15 @@ function applyError(error: unknown, run: RunContext): SqlfirstError {
   return new SqlfirstError(`Applying failed: ${firstLine(error instanceof Error ? error.message : String(error))}; the open transaction was rolled back.`, { cause: error, step: 'apply' });
 }
 
-function rollbackState(error: ApplyFailure): string {
+/** What a failed apply left: rolled back, earlier steps that committed on their own, or an index a concurrent build left INVALID. */
+function rollbackState(error: ApplyFailure, plan: MigrationPlan): string {
   if (error.inDoubt) return 'the server did not confirm the last step, so check the target before running again';
-  if (error.committed > 0) return `${plural(error.committed, 'earlier statement')} that cannot run in a transaction stay applied; fix the cause and run again to finish`;
-  return 'the transaction was rolled back and the target is unchanged';
+  const alone = plan.changes[error.index]?.transactional === false;
+  const undone = error.details.invalidIndex
+    ? `the index ${error.details.invalidIndex} it was building stays INVALID (unusable) until the next run rebuilds it`
+    : alone ? 'the statement changed nothing' : 'the transaction was rolled back';
+  if (error.committed > 0) return `${plural(error.committed, 'earlier statement')} that cannot run in a transaction stay applied, ${undone}; fix the cause and run again to finish`;
+  return error.details.invalidIndex ? undone : `${undone} and the target is unchanged`;
 }
 
 /** Writes the generated Drizzle files, only those that changed. */
