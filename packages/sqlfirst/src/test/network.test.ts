@@ -131,6 +131,39 @@ describe('a network that stalls', () => {
     }
   });
 
+  test('without a statement timeout: a long query that works is left alone, a stalled one is given up by the watchdog', async () => {
+    const url = await server.createDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const watchdog = process.env.SQLFIRST_WATCHDOG_MS;
+    // the watchdog's interval is read when a connection is made
+    process.env.SQLFIRST_WATCHDOG_MS = '500';
+    const proxy = await startProxy(server.port);
+    const connectTimeoutMs = 1_000;
+    const pool = openPool(viaProxy(proxy, database), { connectTimeoutMs });
+    const client = await pool.connect();
+    try {
+      // silent for six watchdog intervals, but active all along: the probes keep the wait going
+      await client.query('SELECT pg_sleep(3)');
+
+      proxy.stall();
+      const started = performance.now();
+      const error = await client.query('SELECT 1').then(
+        () => assert.fail('a query through a stalled network must not succeed'),
+        (rejection: unknown) => rejection,
+      );
+      const waited = performance.now() - started;
+      assert.ok(error instanceof SqlfirstError, `not a SqlfirstError: ${String(error)}`);
+      assert.match(error.message, /^The server at 127\.0\.0\.1:\d+ sent nothing for [\d.]+ s and a new connection to it got no answer either, so sqlfirst closed the connection; .*so check the network and run again\.$/);
+      // one interval of silence, then a probe that gets no answer within the connect timeout
+      assert.ok(waited >= 500 && waited < 500 + connectTimeoutMs + 1_500, `gave up after ${Math.round(waited)} ms`);
+    } finally {
+      client.release(true);
+      if (watchdog === undefined) delete process.env.SQLFIRST_WATCHDOG_MS;
+      else process.env.SQLFIRST_WATCHDOG_MS = watchdog;
+      await pool.end();
+    }
+  });
+
   test('connecting to a server that accepts and never answers ends within the connect timeout', async () => {
     const silent = await startProxy();
     for (const sslmode of ['disable', 'require']) {
