@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { SqlfirstError } from '../errors.js';
 import { isProcessAlive } from '../process.js';
 import { typeCheckWorkspace, type TypeCheckOptions, type TypeCheckResult } from '../typecheck/index.js';
+import { WarmCompilers } from '../typecheck/warm.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const TYPES = path.join('packages', 'database', 'src', 'schema');
@@ -219,6 +220,41 @@ describe('typecheck stage', () => {
       return true;
     });
     for (const pid of pids) assert.equal(isProcessAlive(pid), false, `compiler ${pid} is gone`);
+  });
+
+  it('a compiler kept up between checks (dev) finds exactly what a fresh compiler finds, and follows edits and tsconfig changes', async (t) => {
+    // two copies of the workspace: one checked by a fresh compiler each time (the oracle), one by the warm one
+    const fresh = makeWorkspace(t);
+    const kept = makeWorkspace(t);
+    const warm = new WarmCompilers();
+    t.after(() => warm.close());
+    const both = async (generated: typeof COMMITTED) => {
+      const oracle = await timedCheck(fresh, generated, { baseline: false });
+      const checked = await timedCheck(kept, generated, { baseline: false, warm });
+      assert.deepEqual(checked.result, oracle.result);
+      return { oracle: oracle.result, started: checked.pids.length };
+    };
+    const edit = (file: string, change: (text: string) => string) => {
+      for (const root of [fresh, kept]) fs.writeFileSync(path.join(root, file), change(fs.readFileSync(path.join(root, file), 'utf8')));
+    };
+
+    const first = await both(withoutColumn('orders', 'average_price'));
+    assert.equal(first.started, 1, 'the first check starts the compiler');
+    assert.ok(first.oracle.breaks.length > 0);
+
+    const second = await both(withoutColumn('orders', 'filled_quantity'));
+    assert.equal(second.started, 0, 'a new schema is checked by the same compiler');
+    assert.notDeepEqual(second.oracle.breaks, first.oracle.breaks);
+
+    edit('packages/trading-core/src/positions.ts', (text) => `${text}\nexport const edited: { a: number } = { a: 'x' } as { a: string };\n`);
+    const third = await both(withoutColumn('orders', 'filled_quantity'));
+    assert.equal(third.started, 0, 'an edited source is read again by the same compiler');
+    const edited = third.oracle.breaks.find((b) => b.file === 'packages/trading-core/src/positions.ts' && b.code === 2322);
+    assert.ok(edited?.message.includes('\n    '), `a message with a chain two levels deep is compared too: ${edited?.message}`);
+
+    for (const name of PACKAGES) edit(`packages/${name}/tsconfig.json`, (text) => text.replace('"strict": true', '"strict": false'));
+    const fourth = await both(withoutColumn('orders', 'filled_quantity'));
+    assert.equal(fourth.started, 1, 'a changed tsconfig starts a fresh compiler');
   });
 
   it('checks nothing outside a workspace with a database package', async () => {

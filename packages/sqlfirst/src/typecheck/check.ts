@@ -11,10 +11,11 @@ import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
 import { runCompiler, type NativeCompiler } from './compiler.js';
 import { copiedPath, originalPath, prepareCopy, type DatabaseCopy } from './copy.js';
-import { parseCompilerOutput } from './diagnostics.js';
+import { parseCompilerOutput, type CompilerOutput } from './diagnostics.js';
 import type { TypeBreak } from './group.js';
 import { optionsKey, writeGeneratedConfig, type PackageConfig } from './tsconfig.js';
 import { toRel, type WorkspacePackage } from './workspace.js';
+import type { WarmCompilers } from './warm.js';
 
 export interface CheckJob {
   root: string;
@@ -28,6 +29,10 @@ export interface CheckJob {
   database: WorkspacePackage;
   /** the tsconfig of each checked package that has one (the database package's among them) */
   configs: PackageConfig[];
+  /** the root's package.json and lockfiles, absolute: they shape every program */
+  rootInputs: string[];
+  /** compilers kept up between checks (the dev loop); without them each check starts its own */
+  warm?: WarmCompilers;
   signal: AbortSignal;
   onCompilerStart?: (pid: number) => void;
 }
@@ -62,10 +67,9 @@ export async function runCheck(job: CheckJob): Promise<CheckOutput> {
     const files = group.flatMap((c) => (c.pkg === database ? c.files.map((f) => copiedPath(copy, f)) : c.files));
     await writeGeneratedConfig({ base: group[0], files, database: entry === undefined ? undefined : { name: database.name, entry }, file });
     wanted.add(file);
-    // one checker: each checker derives the Drizzle table types on its own, so more of them repeat the
-    // heaviest work (measured: 0.25 s of checking with one, 0.7 s with the default four on 2 cores)
-    const run = await runCompiler(compiler, ['-p', file, '--pretty', 'false', '--listFiles', '--checkers', '1'], { cwd: root, signal, onStart: job.onCompilerStart });
-    return { group, file, run, output: parseCompilerOutput(run.stdout) };
+    const inputs = [...group.flatMap((c) => [...c.chain, path.join(c.pkg.dir, 'package.json')]), ...job.rootInputs];
+    const output = job.warm ? await job.warm.check(compiler, file, inputs, { cwd: root, signal, onStart: job.onCompilerStart }) : await compileOnce(job, file, group);
+    return { group, file, output };
   });
   const settled = await Promise.allSettled(runs);
   // every compiler has ended (killed on abort) before this check answers
@@ -80,11 +84,7 @@ export async function runCheck(job: CheckJob): Promise<CheckOutput> {
     return (await lines.get(file))?.[line - 1]?.trim() || undefined;
   };
   for (const { value } of settled as PromiseFulfilledResult<Awaited<(typeof runs)[number]>>[]) {
-    const { group, file, run, output } = value;
-    if (run.code !== 0 && output.diagnostics.length === 0) {
-      const said = (run.stderr || run.stdout).trim().split('\n')[0] || `exit code ${run.code ?? 'none (killed)'}`;
-      throw new SqlfirstError(`TypeScript stopped while checking ${group.map((c) => c.pkg.rel).join(', ')} (${said}); run it again with --verbose, or pass --no-typecheck.`, { step: 'typecheck' });
-    }
+    const { group, file, output } = value;
     for (const diagnostic of output.diagnostics) {
       const printed = diagnostic.file === undefined ? undefined : path.resolve(root, diagnostic.file);
       // a diagnostic without a place (options, config) belongs to the run's config: shown at the first package's
@@ -106,6 +106,19 @@ export async function runCheck(job: CheckJob): Promise<CheckOutput> {
   await removeStale(job.workDir, wanted);
   const breaks = [...found.values()].sort(compareBreaks);
   return { breaks, packages: configs.map((c) => c.pkg.rel), files: [...read] };
+}
+
+/** One compiler process for the group's generated config, run to its end. */
+async function compileOnce(job: CheckJob, file: string, group: PackageConfig[]): Promise<CompilerOutput> {
+  // one checker: each checker derives the Drizzle table types on its own, so more of them repeat the
+  // heaviest work (measured: 0.25 s of checking with one, 0.7 s with the default four on 2 cores)
+  const run = await runCompiler(job.compiler, ['-p', file, '--pretty', 'false', '--listFiles', '--checkers', '1'], { cwd: job.root, signal: job.signal, onStart: job.onCompilerStart });
+  const output = parseCompilerOutput(run.stdout);
+  if (run.code !== 0 && output.diagnostics.length === 0) {
+    const said = (run.stderr || run.stdout).trim().split('\n')[0] || `exit code ${run.code ?? 'none (killed)'}`;
+    throw new SqlfirstError(`TypeScript stopped while checking ${group.map((c) => c.pkg.rel).join(', ')} (${said}); run it again with --verbose, or pass --no-typecheck.`, { step: 'typecheck' });
+  }
+  return output;
 }
 
 /** What consumers' imports of the database package resolve to: the copy of its source entry (index.ts in its sources). */

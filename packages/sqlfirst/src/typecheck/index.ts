@@ -19,6 +19,7 @@ import { SqlfirstError } from '../errors.js';
 import { compareBreaks, runCheck } from './check.js';
 import { nativeCompiler, type NativeCompiler } from './compiler.js';
 import { readPackageConfig, type PackageConfig } from './tsconfig.js';
+import type { WarmCompilers } from './warm.js';
 import type { TypeBreak } from './group.js';
 import { acquireLock, fingerprint, readCheckRecord, sourceFiles, STAGE_VERSION, writeCheckRecord, type StoredResult } from './state.js';
 import { dependsOn, findDatabasePackage, readWorkspace, toRel, type WorkspacePackage } from './workspace.js';
@@ -53,6 +54,8 @@ export interface TypeCheckOptions {
   timeoutMs?: number;
   /** told the process id of each compiler as it starts (progress display) */
   onCompilerStart?: (pid: number) => void;
+  /** compilers kept up between checks (the dev loop); without them each check starts its own */
+  warm?: WarmCompilers;
   /** the workspace read ahead by prepareTypeCheck (else it is read now) */
   prepared?: Promise<PreparedWorkspace | undefined>;
 }
@@ -174,14 +177,17 @@ function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<v
 
 interface Context extends PreparedWorkspace {
   root: string;
+  rootInputs: string[];
   signal: AbortSignal;
   onCompilerStart?: (pid: number) => void;
+  warm?: WarmCompilers;
 }
 
 async function check(root: string, desiredText: GeneratedText, options: TypeCheckOptions, signal: AbortSignal): Promise<TypeCheckResult> {
   const workspace = await (options.prepared ?? prepare(root, options.typesDir, signal));
   if (!workspace) return { breaks: [], preexisting: [], packages: [] };
-  const context: Context = { ...workspace, root, signal, onCompilerStart: options.onCompilerStart };
+  const rootInputs = ROOT_INPUTS.map((name) => path.join(root, name));
+  const context: Context = { ...workspace, root, rootInputs, signal, onCompilerStart: options.onCompilerStart, warm: options.warm };
   const desired: Record<string, string | undefined> = { 'schema.ts': desiredText['schema.ts'], 'relations.ts': desiredText['relations.ts'] };
   if (options.baseline === false) {
     const result = await checkCached(context, 'desired', desired);
@@ -226,7 +232,7 @@ async function checkCached(context: Context, variant: 'desired' | 'baseline', ge
     // the committed generated files are replaced by `generated`: not inputs
     const generatedFiles = new Set(GENERATED_NAMES.map((name) => path.join(typesDir, name)));
     const walked = (await Promise.all(checked.map((p) => sourceFiles(p.dir)))).flat().filter((f) => !generatedFiles.has(f));
-    const fixed = ROOT_INPUTS.map((name) => path.join(root, name));
+    const fixed = context.rootInputs;
     const salt = JSON.stringify({ typescript: context.compiler.version, typesDir: toRel(root, typesDir), packages: checked.map((p) => [p.rel, p.name]) });
     const inputs = { root, generated, salt };
     const stateFile = path.join(workDir, 'state.json');

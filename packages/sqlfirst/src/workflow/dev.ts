@@ -10,6 +10,7 @@ import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
 import { Reporter, type Outcome } from '../report/index.js';
 import { ShadowSupply } from '../shadow/index.js';
+import { WarmCompilers } from '../typecheck/warm.js';
 import { plural } from '../text.js';
 import { applySteps } from './apply.js';
 import { resolveTarget, type TargetFlags } from './request.js';
@@ -67,13 +68,15 @@ async function reread(run: RunContext, flags: TargetFlags): Promise<void> {
 /**
  * One sync per save, on the warm target, each printed as a compact block as
  * soon as its outcome is known (what the run holds is released after). The
- * next save's shadow database is made while the loop waits.
+ * next save's shadow database is made while the loop waits, and the type
+ * checker keeps its program between saves.
  */
 class SaveBlocks {
   count = 0;
   private readonly shadows = new ShadowSupply();
+  private readonly compilers = new WarmCompilers();
   constructor(private readonly parent: RunContext) {
-    parent.releases.push(() => this.shadows.close());
+    parent.releases.push(() => this.shadows.close(), () => this.compilers.close());
   }
 
   async sync(what: string): Promise<void> {
@@ -81,7 +84,7 @@ class SaveBlocks {
     const started = Date.now();
     const parent = this.parent;
     const reporter = new Reporter({ compact: true, verbose: parent.reporter.verbose });
-    const save: RunContext = { ...parent, command: 'dev', reporter, skipped: [], renames: [], releases: [], outcome: undefined, target: needed(parent.target, 'the target'), shadows: this.shadows };
+    const save: RunContext = { ...parent, command: 'dev', reporter, skipped: [], renames: [], releases: [], outcome: undefined, target: needed(parent.target, 'the target'), shadows: this.shadows, compilers: this.compilers };
     const heading = `${new Date().toTimeString().slice(0, 8)} ${what}`;
     const done = step('done', async (run) => {
       run.outcome = outcomeOf(run);

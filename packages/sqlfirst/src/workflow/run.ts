@@ -13,6 +13,7 @@ import type { Outcome, Reporter } from '../report/index.js';
 import type { SchemaFile, ShadowSupply } from '../shadow/index.js';
 import type { BreakGroup, PreparedWorkspace, TypeCheckResult } from '../typecheck/index.js';
 import type { GeneratedTypes } from '../typegen/index.js';
+import type { WarmCompilers } from '../typecheck/warm.js';
 import type { OpenTarget } from '../target/open.js';
 import type { RunRequest } from './request.js';
 
@@ -27,6 +28,8 @@ export interface RunContext {
   target?: OpenTarget;
   /** empty shadows made ahead of need (the dev loop); without it each load makes its own */
   shadows?: ShadowSupply;
+  /** type checkers kept up between saves (the dev loop); without them each check starts its own */
+  compilers?: WarmCompilers;
   /** the state schema.sql describes, read from the shadow */
   desired?: SchemaState;
   /** the role that loaded the shadow: its privileges there are an artefact of loading */

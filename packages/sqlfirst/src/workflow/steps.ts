@@ -143,7 +143,7 @@ export const startTypeCheck = step('start typecheck', async (run) => {
   const { typeCheckWorkspace } = await import('../typecheck/index.js');
   const { prepared, signal } = run.typeCheckWorkspace;
   if (!(await prepared)) return { detail: 'no workspace package holds the types folder' };
-  run.typeCheck = typeCheckWorkspace(run.project.root, run.types, { typesDir: run.project.types, signal, prepared });
+  run.typeCheck = typeCheckWorkspace(run.project.root, run.types, { typesDir: run.project.types, signal, prepared, warm: run.compilers });
 });
 
 /** The target's current schema. */
