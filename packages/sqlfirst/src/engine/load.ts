@@ -99,6 +99,8 @@ async function loadInRounds(statements: readonly SchemaStatement[], run: Runner,
       try {
         await run(statement);
       } catch (error) {
+        // the connection failed (a stalled network): not the statement's fault
+        if (error instanceof SqlfirstError) throw error;
         if (statement.setsSession || !NOT_YET_CREATED.has(sqlState(error))) throw failureOf(statement, error);
         deferred.push({ statement, error });
         continue;

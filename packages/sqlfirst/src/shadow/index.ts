@@ -11,7 +11,7 @@ import { SqlfirstError } from '../errors.js';
 import { onInterrupt } from '../interrupt.js';
 import { loadState, LoadError, type LoadFailure, type SchemaState } from '../engine/index.js';
 import { formatMs } from '../report/index.js';
-import { connectionError, openPool } from '../target/connect.js';
+import { connectionError, keepHolding, openPool } from '../target/connect.js';
 import { parseTarget, withDatabase, type ConnectionTarget } from '../target/url.js';
 import { parseStatements, refusal, type Statement } from './statements.js';
 import { firstLine } from '../text.js';
@@ -124,12 +124,15 @@ export async function createShadow(server: ConnectionTarget, connectTimeoutMs?: 
   const admin = openPool(server, { connectTimeoutMs });
   const name = `${SHADOW_PREFIX}${RUN_ID}_${(shadowCounter++).toString(36)}_${Date.now().toString(36)}`;
   let holder: PoolClient | undefined;
+  let stopHeartbeat = () => {};
   try {
     holder = await admin.connect();
     await holder.query('SELECT pg_advisory_lock($1, $2)', [SHADOW_LOCK_CLASS, shadowLockKey(name)]);
+    stopHeartbeat = await keepHolding(holder);
     await removeStaleShadows(admin);
     await admin.query(`CREATE DATABASE "${name}"`);
   } catch (error) {
+    stopHeartbeat();
     holder?.release(true);
     await admin.end().catch(() => {});
     throw shadowError(error, server);
@@ -145,6 +148,7 @@ export async function createShadow(server: ConnectionTarget, connectTimeoutMs?: 
     // FORCE ends the shadow's sessions, busy ones included, before the pool waits for them
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
     await pool.end().catch(() => {});
+    stopHeartbeat();
     holder!.release(true);
     await admin.end().catch(() => {});
   };

@@ -19,8 +19,17 @@ export interface ConnectOptions {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** how much longer than the statement timeout the client waits for an answer */
 export const ANSWER_MARGIN_MS = 2_000;
-/** idle_in_transaction_session_timeout when no statement timeout is configured */
-export const DEFAULT_IDLE_IN_TRANSACTION_MS = 60_000;
+/**
+ * idle_in_transaction_session_timeout when no statement timeout is configured: sqlfirst
+ * never waits on itself inside a transaction for long, so a session of ours idle that
+ * long was cut off (a stalled network) and its locks should go
+ */
+export const DEFAULT_IDLE_IN_TRANSACTION_MS = 15_000;
+/**
+ * how long the server keeps a session of ours that holds a lock between queries once it
+ * hears nothing from it (long enough that a busy event loop never loses a lock it holds)
+ */
+export const HOLDER_SILENCE_MS = 60_000;
 /** idle_in_transaction_session_timeout beyond lock and statement timeouts */
 const IDLE_MARGIN_MS = 5_000;
 /** silence on a connection after which TCP keepalive probes a peer that may be gone */
@@ -302,6 +311,29 @@ function seconds(ms: number): string {
 }
 
 /** A client with the limits of poolConfig whose connection errors never crash the process. */
+/**
+ * A session that holds a lock while the run works elsewhere (the apply lock, a
+ * shadow's ownership) says it is alive every few seconds, and the server ends it
+ * after `silenceMs` without a word (idle_session_timeout, PostgreSQL 14+):
+ * a run cut off by the network does not leave its lock behind. Returns what
+ * stops the heartbeat.
+ */
+export async function keepHolding(client: pg.ClientBase, silenceMs = HOLDER_SILENCE_MS): Promise<() => void> {
+  try {
+    await client.query(`SET idle_session_timeout = ${Math.round(silenceMs)}`);
+  } catch (error) {
+    // PostgreSQL 13 and older have no such setting: the lock then lasts as long as the session
+    if ((error as { code?: string }).code === UNDEFINED_SETTING) return () => {};
+    throw error;
+  }
+  const heartbeat = setInterval(() => client.query('SELECT 1').catch(() => {}), silenceMs / 4);
+  heartbeat.unref();
+  return () => clearInterval(heartbeat);
+}
+
+/** SQLSTATE undefined_object: "unrecognized configuration parameter" */
+const UNDEFINED_SETTING = '42704';
+
 export function openClient(target: ConnectionTarget, options: ConnectOptions = {}): GuardedClient {
   const client = new GuardedClient(poolConfig(target, options));
   client.on('error', () => {});

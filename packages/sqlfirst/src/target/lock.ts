@@ -1,5 +1,5 @@
 import { SqlfirstError } from '../errors.js';
-import { openClient } from './connect.js';
+import { keepHolding, openClient } from './connect.js';
 import type { ConnectionTarget } from './url.js';
 
 /** A fixed advisory-lock key ("sqlfirst" as a 32-bit number); the lock is per database. */
@@ -41,8 +41,10 @@ export async function acquireApplyLock(target: ConnectionTarget, waitMs: number)
     await client.end().catch(() => {});
     throw error;
   }
+  const stopHeartbeat = await keepHolding(client);
   return {
     async release() {
+      stopHeartbeat();
       await client.query('SELECT pg_advisory_unlock($1)', [APPLY_LOCK_KEY]).catch(() => {});
       await client.end().catch(() => {});
     },

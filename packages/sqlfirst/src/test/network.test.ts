@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { SqlfirstError } from '../errors.js';
-import { ANSWER_MARGIN_MS, APPLICATION_NAME, checkConnection, idleInTransactionTimeoutMs, openPool } from '../target/connect.js';
+import { ANSWER_MARGIN_MS, APPLICATION_NAME, checkConnection, idleInTransactionTimeoutMs, keepHolding, openClient, openPool } from '../target/connect.js';
 import { parseTarget } from '../target/url.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -161,6 +161,36 @@ describe('a network that stalls', () => {
       if (watchdog === undefined) delete process.env.SQLFIRST_WATCHDOG_MS;
       else process.env.SQLFIRST_WATCHDOG_MS = watchdog;
       await pool.end();
+    }
+  });
+
+  test('a session that holds a lock between queries is kept by its heartbeat, and ended by the server soon after the network stalls', async () => {
+    const url = await server.createDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const holders = async () =>
+      (await server.query<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 42 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))[0].n;
+    const proxy = await startProxy(server.port);
+    const client = openClient(viaProxy(proxy, database));
+    await client.connect();
+    const silenceMs = 2_000;
+    let stop = () => {};
+    try {
+      await client.query('SELECT pg_advisory_lock(42)');
+      stop = await keepHolding(client, silenceMs);
+      await new Promise((resolve) => setTimeout(resolve, silenceMs * 1.5));
+      assert.equal(await holders(), 1, 'the heartbeat keeps the session and its lock while the network works');
+
+      proxy.stall();
+      const started = performance.now();
+      let held = 1;
+      while (held > 0 && performance.now() - started < silenceMs + 3_000) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        held = await holders();
+      }
+      assert.equal(held, 0, `the lock was still held ${Math.round(performance.now() - started)} ms after the stall`);
+    } finally {
+      stop();
+      await client.end().catch(() => {});
     }
   });
 
