@@ -39,7 +39,8 @@ let work: string;
 const proxies: Proxy[] = [];
 
 before(async () => {
-  server = await startTestServer();
+  // a server of its own: the sessions and shadows a stalled run leaves live on until the server ends them, which other files' checks would see
+  server = await startTestServer({ private: true });
   await requirePasswords(server, USER, PASSWORD);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlfirst-stall-'));
   // a project of its own, so `types` and `check` have a schema and a types folder
