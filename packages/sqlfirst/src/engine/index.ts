@@ -4,7 +4,7 @@
  * pipeline. Callers see our own types, never pg-delta's.
  */
 export { readState, schemasOf, type Queryable, type SchemaState } from './state.js';
-export { planChanges, removedObjects, restorePlan, savePlan, withTableSizes, type Change, type LockClass, type MigrationPlan, type ObjectRef, type PlanOptions } from './plan.js';
+export { planChanges, restorePlan, savePlan, withTableSizes, type Change, type LockClass, type MigrationPlan, type ObjectRef, type PlanOptions } from './plan.js';
 export { ApplyFailure, applyPlan, invalidIndexes, progressText, NotConvergedError, SQLSTATE, StalePlanError, type ApplyOptions, type ApplyResult } from './apply.js';
 export { loadState, LoadError, type LoadFailure, type LoadOptions, type SchemaStatement } from './load.js';
 export { describeCatalog, readCatalogSupplement, type CatalogSupplement } from './catalog.js';

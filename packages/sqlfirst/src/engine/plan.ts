@@ -47,6 +47,8 @@ export interface Change {
 /** An ordered list of changes from a current to a desired state. */
 export interface MigrationPlan {
   changes: Change[];
+  /** the tables and schemas it removes, as the policy sees them */
+  removed: ObjectRef[];
   /** identifies the current state the plan was made against */
   sourceFingerprint: string;
   /** identifies the desired state */
@@ -193,6 +195,7 @@ function fromEngine(engine: EnginePlan): MigrationPlan {
       drops: action.destroys.flatMap(objectRef),
       ...work[index],
     }, noSizes)),
+    removed: removedObjects(engine),
     sourceFingerprint: engine.source.fingerprint,
     targetFingerprint: engine.target.fingerprint,
     engine,
@@ -212,9 +215,9 @@ function objectRef(id: StableId): ObjectRef[] {
 }
 
 /** The tables and schemas a plan removes, as the policy sees them. */
-export function removedObjects(plan: MigrationPlan): ObjectRef[] {
+function removedObjects(engine: EnginePlan): ObjectRef[] {
   const removed: ObjectRef[] = [];
-  for (const delta of plan.engine.deltas) {
+  for (const delta of engine.deltas) {
     if (delta.verb === 'remove' && (delta.fact.id.kind === 'table' || delta.fact.id.kind === 'schema')) removed.push(...objectRef(delta.fact.id));
   }
   return removed;

@@ -4,7 +4,7 @@
  * see engine/plan.ts); statements that lose data need explicit consent.
  */
 import { SqlfirstError } from '../errors.js';
-import { removedObjects, type MigrationPlan, type ObjectRef } from '../engine/index.js';
+import type { MigrationPlan, ObjectRef } from '../engine/index.js';
 import { firstLine } from '../text.js';
 
 /** atlas.hcl's diff { skip { ... } } */
@@ -27,7 +27,7 @@ export interface SkippedChange {
  * is kept whole, with everything in it.
  */
 export function policySkips(plan: MigrationPlan, policy: DiffPolicy): SkippedChange[] {
-  const removed = removedObjects(plan);
+  const { removed } = plan;
   const schemas = policy.skipDropSchema ? removed.filter((ref) => ref.kind === 'schema') : [];
   const inKeptSchema = (ref: ObjectRef) => schemas.some((schema) => ref.name.startsWith(`${schema.name}.`));
   const tables = policy.skipDropTable ? removed.filter((ref) => ref.kind === 'table' && !inKeptSchema(ref)) : [];

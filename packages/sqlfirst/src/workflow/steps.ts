@@ -5,10 +5,10 @@
  */
 import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
-import { applyPlan, ApplyFailure, invalidIndexes, NotConvergedError, planChanges, readState, SQLSTATE, StalePlanError, type MigrationPlan, type PlanOptions } from '../engine/index.js';
+import type { ApplyFailure, MigrationPlan, PlanOptions } from '../engine/index.js';
 import { checkDataLoss, policySkips } from '../policy/index.js';
 import { formatMs } from '../report/index.js';
-import { createShadow, loadSchema, readSchemaFiles } from '../shadow/index.js';
+import { readSchemaFiles } from '../shadow/read.js';
 import { acquireApplyLock } from '../target/lock.js';
 import { openPool, terminateOwnSessions } from '../target/connect.js';
 import { embeddedDataDir, openDevServer, openEmbedded, openUrl } from '../target/open.js';
@@ -26,6 +26,10 @@ export async function rerunWith(run: RunContext, flags: string[]): Promise<strin
 export function environmentArgs(run: RunContext): string[] {
   return run.request.envName && run.request.envName !== 'local' ? ['--env', run.request.envName] : [];
 }
+
+/** The engine and the shadow stage, loaded by the steps that use them: a sync that stops at its fast path never loads them. */
+const engine = () => import('../engine/index.js');
+const shadowStage = () => import('../shadow/index.js');
 
 /** how long an apply waits for another one on the same database to finish */
 export const DEFAULT_LOCK_WAIT_MS = 30_000;
@@ -58,6 +62,7 @@ export const loadDesired = step('load schema', async (run) => {
   const open = needed(run.target, 'the target');
   const files = needed(run.files, 'the schema files');
   const server = run.request.devUrl ? await openDevServer(run.request.devUrl, open, run.request.connectTimeoutMs) : ((await localShadowServer(run)) ?? open.target);
+  const { createShadow, loadSchema } = await shadowStage();
   const shadow = await (run.shadows?.take(server, run.request.connectTimeoutMs) ?? createShadow(server, run.request.connectTimeoutMs));
   run.loadedBy = server.user;
   try {
@@ -161,7 +166,7 @@ export const startReadTarget = step('start read target', async (run) => {
 async function readCurrent(run: RunContext) {
   const pool = openPool(needed(run.target, 'the target').target, connection(run));
   try {
-    return await readState(pool);
+    return await (await engine()).readState(pool);
   } finally {
     await pool.end();
   }
@@ -188,7 +193,7 @@ function planOptions(run: RunContext): PlanOptions {
 export const plan = step('plan', async (run) => {
   const current = needed(run.current, 'the target state');
   const desired = needed(run.desired, 'the desired state');
-  const { readRenameDirectives, renameCandidates, resolveRenames, unappliedRenames, readTableSizes, withTableSizes } = await import('../engine/index.js');
+  const { planChanges, readRenameDirectives, renameCandidates, resolveRenames, unappliedRenames, readTableSizes, withTableSizes } = await engine();
   // a file without the directive's marker has no directive: not worth a second parse
   const marked = needed(run.files, 'the schema files').filter((file) => file.sql.includes('@renamed'));
   const directives = marked.length ? await readRenameDirectives(marked.map((file) => ({ path: file.name, sql: file.sql }))) : { directives: [], notes: [] };
@@ -354,8 +359,9 @@ async function applyWithCleanup(run: RunContext, pool: ReturnType<typeof openPoo
   // on Ctrl-C, end the apply's sessions so its open transaction rolls back now
   const { onInterrupt } = await import('../interrupt.js');
   const forget = onInterrupt(() => terminateOwnSessions(open.target));
+  const stage = await engine();
   try {
-    const result = await applyPlan(plan, pool, {
+    const result = await stage.applyPlan(plan, pool, {
       desired: needed(run.desired, 'the desired state'),
       planOptions: planOptions(run),
       lockTimeoutMs: run.request.lockTimeoutMs,
@@ -365,7 +371,7 @@ async function applyWithCleanup(run: RunContext, pool: ReturnType<typeof openPoo
     });
     return result.applied;
   } catch (error) {
-    throw applyError(error, run);
+    throw applyError(error, run, stage);
   } finally {
     forget();
   }
@@ -384,6 +390,7 @@ function progressLine(run: RunContext): (index: number, text: string) => void {
 export const verify = step('verify', async (run) => {
   const plan = needed(run.plan, 'the plan');
   if (!run.applied) return { detail: 'nothing applied' };
+  const { invalidIndexes, planChanges, readState } = await engine();
   const pool = openPool(needed(run.target, 'the target').target, connection(run));
   try {
     const invalid = (await invalidIndexes(pool)).map((name) => `index ${name} is invalid (unusable); the next run rebuilds it`);
@@ -401,7 +408,7 @@ export const verify = step('verify', async (run) => {
 });
 
 /** Server failures told apart by SQLSTATE, each in one sentence that says what is left and what to do. */
-function applyError(error: unknown, run: RunContext): SqlfirstError {
+function applyError(error: unknown, run: RunContext, { ApplyFailure, NotConvergedError, SQLSTATE, StalePlanError }: Awaited<ReturnType<typeof engine>>): SqlfirstError {
   const { request } = run;
   if (error instanceof NotConvergedError) {
     const kept = error.committed > 0 ? `${plural(error.committed, 'earlier statement')} that cannot run in a transaction stay applied, the rest was rolled back` : 'everything was rolled back and the target is exactly as it was';
