@@ -310,7 +310,6 @@ function seconds(ms: number): string {
   return String(Math.round(ms / 100) / 10);
 }
 
-/** A client with the limits of poolConfig whose connection errors never crash the process. */
 /**
  * A session that holds a lock while the run works elsewhere (the apply lock, a
  * shadow's ownership) says it is alive every few seconds, and the server ends it
@@ -334,6 +333,7 @@ export async function keepHolding(client: pg.ClientBase, silenceMs = HOLDER_SILE
 /** SQLSTATE undefined_object: "unrecognized configuration parameter" */
 const UNDEFINED_SETTING = '42704';
 
+/** A client with the limits of poolConfig whose connection errors never crash the process. */
 export function openClient(target: ConnectionTarget, options: ConnectOptions = {}): GuardedClient {
   const client = new GuardedClient(poolConfig(target, options));
   client.on('error', () => {});
