@@ -74,15 +74,19 @@ export interface PlanOptions {
 }
 
 /**
- * The ordered changes that turn `current` into `desired`. Table and enum
- * value renames are made on the current facts first (renamed-source.ts) and
- * their statements lead the plan; the other renames are pg-delta's.
+ * The ordered changes that turn `current` into `desired`. Table, column and
+ * enum value renames are made on the current facts first
+ * (renamed-source.ts) and their statements lead the plan; the other renames
+ * are pg-delta's.
  */
 export function planChanges(current: SchemaState, desired: SchemaState, options: PlanOptions = {}): MigrationPlan {
   const currentFacts = current.facts as FactBase;
   const desiredFacts = desired.facts as FactBase;
-  const { tables, enumValues, others } = splitRenames(currentFacts, options.renames ?? []);
-  const inPlace = tables.length + enumValues.length > 0 ? renameInCurrent(currentFacts, desiredFacts, tables.map(tableRename), enumValues.map(enumValueRename)) : undefined;
+  const { tables, columns, enumValues, others } = splitRenames(currentFacts, options.renames ?? []);
+  const inPlace =
+    tables.length + columns.length + enumValues.length > 0
+      ? renameInCurrent(currentFacts, desiredFacts, tables.map(tableRename), enumValues.map(enumValueRename), columns.map(columnRename))
+      : undefined;
   const source = inPlace?.source ?? currentFacts;
   const engineOptions: EnginePlanOptions = {
     policy: scopePolicy(current.roles, options),
@@ -95,7 +99,7 @@ export function planChanges(current: SchemaState, desired: SchemaState, options:
   const planned = options.online ? onlinePlan(plain, pgDeltaPlan(source, desiredFacts, { ...engineOptions, params: { concurrentIndexes: true } }), source) : plain;
   const accepted = new Set((planned.acceptedRenames ?? []).map((rename) => `${encodeId(rename.from)}>${encodeId(rename.to)}`));
   const appliedRenames = [
-    ...[...tables, ...enumValues].map((rename) => rename.text),
+    ...[...tables, ...columns, ...enumValues].map((rename) => rename.text),
     ...others.filter((rename, i) => accepted.has(`${encodeId(engineOptions.acceptRenames![i]!.from)}>${encodeId(rename.ids.to)}`)).map((rename) => rename.text),
   ];
   if (!inPlace) return { ...fromEngine(planned), appliedRenames };
@@ -103,26 +107,36 @@ export function planChanges(current: SchemaState, desired: SchemaState, options:
   const engine: EnginePlan = {
     ...planned,
     actions,
-    acceptedRenames: [...tables.map((rename) => ({ from: rename.ids.from, to: rename.ids.to })), ...(planned.acceptedRenames ?? [])],
+    acceptedRenames: [...[...tables, ...columns].map((rename) => ({ from: rename.ids.from, to: rename.ids.to })), ...(planned.acceptedRenames ?? [])],
     safetyReport: { ...planned.safetyReport, lockClasses: countLockClasses(actions) },
   };
   return { ...fromEngine(engine), appliedRenames };
 }
 
-/** Table renames and enum value renames still to do (their old name in the target, the new one not), and the rest for pg-delta. */
-function splitRenames(current: FactBase, renames: readonly Rename[]): { tables: Rename[]; enumValues: Rename[]; others: Rename[] } {
+/** Table, column and enum value renames still to do (their old name in the target, the new one not), and the rest for pg-delta. */
+function splitRenames(current: FactBase, renames: readonly Rename[]): { tables: Rename[]; columns: Rename[]; enumValues: Rename[]; others: Rename[] } {
   const tables = renames.filter((rename) => rename.kind === 'table' && current.has(rename.ids.from) && !current.has(rename.ids.to));
+  const columns = renames.filter((rename) => {
+    const from = rename.ids.from as { schema: string; table: string };
+    // the new name on the table as it is in the target
+    return rename.kind === 'column' && current.has(rename.ids.from) && !current.has({ ...from, name: (rename.ids.to as { name: string }).name } as StableId);
+  });
   const enumValues = renames.filter((rename) => {
     const values = rename.value && (current.get(rename.ids.from)?.payload.values as string[] | undefined);
     return values !== undefined && values.includes(rename.value!.from) && !values.includes(rename.value!.to);
   });
-  const others = renames.filter((rename) => rename.kind !== 'table' && rename.kind !== 'enumValue');
-  return { tables, enumValues, others };
+  const others = renames.filter((rename) => rename.kind !== 'table' && rename.kind !== 'enumValue' && !columns.includes(rename));
+  return { tables, columns, enumValues, others };
 }
 
 function tableRename(rename: Rename) {
   const from = rename.ids.from as { schema: string; name: string };
   return { schema: from.schema, from: from.name, to: (rename.ids.to as { name: string }).name };
+}
+
+function columnRename(rename: Rename) {
+  const from = rename.ids.from as { schema: string; table: string; name: string };
+  return { schema: from.schema, table: from.table, from: from.name, to: (rename.ids.to as { name: string }).name };
 }
 
 function enumValueRename(rename: Rename) {

@@ -16,7 +16,8 @@
  * old names), which pg-delta applies only when the old and new objects are
  * structurally the same. A directive whose old name is not in the target is
  * reported and ignored, so a second run is a no-op with the directive still
- * in the file.
+ * in the file; so is one whose new name is there too (a swap, a chain), which
+ * a second run could not tell from a rename still to make.
  */
 import { encodeId, type FactBase, type StableId } from '@supabase/pg-delta';
 import type { MigrationPlan } from './plan.js';
@@ -197,6 +198,12 @@ export function resolveRenames(directives: RenameDirective[], current: SchemaSta
     if (!currentFacts.has(from)) {
       // already renamed (the directive can go once every database has it), or a typo
       notes.push(`${where}: @renamed from=${directive.from}: ${nameOf(from)} does not exist in the target; ignored.`);
+      continue;
+    }
+    const taken = stableId(directive.kind, schema, oldTable, directive.name);
+    if (currentFacts.has(taken)) {
+      // after a swap or a chain both names exist: a second run could not tell it from one to make again
+      notes.push(`${where}: @renamed from=${directive.from}: ${nameOf(taken)} already exists in the target (a swap or a chain of renames); rename through a name neither side uses, one run per step; ignored.`);
       continue;
     }
     if (directive.kind === 'table') tableRenames.set(`${schema}.${directive.name}`, directive.from);

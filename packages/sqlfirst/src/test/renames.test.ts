@@ -1,6 +1,7 @@
 /**
  * Renames by directive against a real PostgreSQL: every row survives, a
- * second run with the directive still in the file is a no-op, a stale
+ * renamed column's indexes and constraints are not rebuilt, a second run
+ * with the directive still in the file is a no-op, a stale
  * directive is reported and ignored. And the hazards of a rewrite of a big
  * table, sized from the catalog.
  */
@@ -119,11 +120,11 @@ describe('renames by directive', () => {
     const first = await run(target, schema);
     assert.deepEqual(first.plan.changes.map((change) => [change.sql, change.transactional, change.lockClass, change.dataLoss]), [
       ['ALTER TABLE "public"."fills" RENAME TO "trades"', true, 'accessExclusive', undefined],
+      ['ALTER TABLE "public"."trades" RENAME COLUMN "note" TO "memo"', true, 'accessExclusive', undefined],
       ['ALTER TABLE "public"."trades" RENAME CONSTRAINT "fills_pkey" TO "trades_pkey"', true, 'accessExclusive', undefined],
       ['ALTER TABLE "public"."trades" RENAME CONSTRAINT "fills_qty_check" TO "trades_qty_check"', true, 'accessExclusive', undefined],
       ['ALTER INDEX "public"."fills_user_id_idx" RENAME TO "trades_user_id_idx"', true, 'accessExclusive', undefined],
       ['ALTER SEQUENCE "public"."fills_id_seq" RENAME TO "trades_id_seq"', true, 'accessExclusive', undefined],
-      ['ALTER TABLE "public"."trades" RENAME COLUMN "note" TO "memo"', true, 'accessExclusive', undefined],
     ]);
     assert.deepEqual(first.notes, []);
     assert.deepEqual(first.renames.map((rename) => rename.text), ['public.fills → public.trades', 'public.fills.note → public.trades.memo']);
@@ -141,6 +142,93 @@ describe('renames by directive', () => {
     assert.deepEqual(second.notes, [
       'schema.sql line 2: @renamed from=fills: public.fills does not exist in the target; ignored.',
       'schema.sql line 6: @renamed from=note: public.trades.note does not exist in the target; ignored.',
+    ]);
+  });
+
+  test('a column renamed by directive carries its index, constraints, foreign key and view: the index keeps its OID, every row is kept, a second run is a no-op', async () => {
+    const target = await database(`
+      CREATE TABLE orders (
+        id int PRIMARY KEY,
+        avg_price numeric(20,8) NOT NULL DEFAULT 1,
+        side text NOT NULL,
+        CONSTRAINT orders_price_side UNIQUE (avg_price, side),
+        CONSTRAINT orders_price_positive CHECK (avg_price > 0)
+      );
+      CREATE INDEX orders_price ON orders (avg_price);
+      CREATE TABLE fills (id int PRIMARY KEY, price numeric(20,8) NOT NULL, side text NOT NULL,
+        CONSTRAINT fills_order FOREIGN KEY (price, side) REFERENCES orders (avg_price, side));
+      CREATE VIEW priced AS SELECT id, avg_price FROM orders WHERE avg_price > 10;
+      INSERT INTO orders SELECT g, g / 3.0, CASE WHEN g % 2 = 0 THEN 'buy' ELSE 'sell' END FROM generate_series(1, 1000) g;
+      INSERT INTO fills SELECT id, avg_price, side FROM orders;`);
+    const schema = `
+      CREATE TABLE orders (
+        id int PRIMARY KEY,
+        average_price numeric(20,8) NOT NULL DEFAULT 1, -- @renamed from=avg_price
+        side text NOT NULL,
+        CONSTRAINT orders_price_side UNIQUE (average_price, side),
+        CONSTRAINT orders_price_positive CHECK (average_price > 0)
+      );
+      CREATE INDEX orders_price ON orders (average_price);
+      CREATE TABLE fills (id int PRIMARY KEY, price numeric(20,8) NOT NULL, side text NOT NULL,
+        CONSTRAINT fills_order FOREIGN KEY (price, side) REFERENCES orders (average_price, side));
+      CREATE VIEW priced AS SELECT id, average_price FROM orders WHERE average_price > 10;`;
+    const oids = "SELECT 'orders_price'::regclass::oid::int AS idx, 'orders_price_side'::regclass::oid::int AS key, (SELECT oid::int FROM pg_constraint WHERE conname = 'fills_order') AS fk";
+    const [before] = (await target.query(oids)).rows;
+    const total = (await target.query('SELECT sum(avg_price)::text AS total FROM orders')).rows[0].total;
+    const first = await run(target, schema);
+    // the view's output column kept the old name when its column was renamed: renaming it too is what the desired view says
+    assert.deepEqual(first.plan.changes.map((change) => change.sql), [
+      'ALTER TABLE "public"."orders" RENAME COLUMN "avg_price" TO "average_price"',
+      'ALTER VIEW "public"."priced" RENAME COLUMN "avg_price" TO "average_price"',
+    ]);
+    assert.deepEqual(first.notes, []);
+    // not rebuilt: the same index, unique index and foreign key
+    assert.deepEqual((await target.query(oids)).rows[0], before);
+    const [orders] = (await target.query('SELECT count(*)::int AS n, sum(average_price)::text AS total FROM orders')).rows;
+    assert.deepEqual(orders, { n: 1000, total });
+    assert.deepEqual((await target.query('SELECT count(*)::int AS n FROM priced')).rows, [{ n: 970 }]);
+    await assert.rejects(target.query("INSERT INTO fills VALUES (1001, 5000, 'buy')"), { code: '23503' });
+
+    const second = await run(target, schema);
+    assert.deepEqual(second.plan.changes, []);
+    assert.deepEqual(second.notes, ['schema.sql line 4: @renamed from=avg_price: public.orders.avg_price does not exist in the target; ignored.']);
+  });
+
+  test('columns renamed inside a renamed table keep their data and index, their auto-named constraint follows; a swap is refused', async () => {
+    const target = await database(`
+      CREATE TABLE fills (id int PRIMARY KEY, bid int NOT NULL CHECK (bid > 0), ask int NOT NULL, qty int NOT NULL);
+      CREATE INDEX fills_qty_idx ON fills (qty);
+      INSERT INTO fills SELECT g, g, -g, g FROM generate_series(1, 1000) g;`);
+    const schema = `
+      CREATE TABLE trades ( -- @renamed from=fills
+        id int PRIMARY KEY,
+        price int NOT NULL CHECK (price > 0), -- @renamed from=bid
+        ask int NOT NULL,
+        quantity int NOT NULL -- @renamed from=qty
+      );
+      CREATE INDEX trades_quantity_idx ON trades (quantity);`;
+    const indexOid = (await target.query("SELECT 'fills_qty_idx'::regclass::oid::int AS oid")).rows[0].oid;
+    const first = await run(target, schema);
+    assert.deepEqual(first.plan.changes.map((change) => change.sql), [
+      'ALTER TABLE "public"."fills" RENAME TO "trades"',
+      'ALTER TABLE "public"."trades" RENAME COLUMN "bid" TO "price"',
+      'ALTER TABLE "public"."trades" RENAME COLUMN "qty" TO "quantity"',
+      'ALTER TABLE "public"."trades" RENAME CONSTRAINT "fills_bid_check" TO "trades_price_check"',
+      'ALTER TABLE "public"."trades" RENAME CONSTRAINT "fills_pkey" TO "trades_pkey"',
+      'ALTER INDEX "public"."fills_qty_idx" RENAME TO "trades_quantity_idx"',
+    ]);
+    assert.deepEqual((await target.query("SELECT 'trades_quantity_idx'::regclass::oid::int AS oid")).rows[0].oid, indexOid);
+    const [trades] = (await target.query('SELECT count(*)::int AS n, sum(price)::int AS price, sum(ask)::int AS ask, sum(quantity)::int AS quantity FROM trades')).rows;
+    assert.deepEqual(trades, { n: 1000, price: 500500, ask: -500500, quantity: 500500 });
+    assert.deepEqual((await run(target, schema)).plan.changes, []);
+
+    // a swap: after it both names exist, so a second run would swap them back
+    const swapped = 'CREATE TABLE trades (id int PRIMARY KEY,\n  ask int NOT NULL CHECK (ask > 0), -- @renamed from=price\n  price int NOT NULL, -- @renamed from=ask\n  quantity int NOT NULL);\nCREATE INDEX trades_quantity_idx ON trades (quantity);';
+    const { renames, notes } = await resolved(target, swapped);
+    assert.deepEqual(renames, []);
+    assert.deepEqual(notes, [
+      'schema.sql line 2: @renamed from=price: public.trades.ask already exists in the target (a swap or a chain of renames); rename through a name neither side uses, one run per step; ignored.',
+      'schema.sql line 3: @renamed from=ask: public.trades.price already exists in the target (a swap or a chain of renames); rename through a name neither side uses, one run per step; ignored.',
     ]);
   });
 
@@ -183,16 +271,25 @@ describe('renames by directive', () => {
   });
 
   test('a rename the engine cannot apply in place is reported, and stays a drop and a create', async () => {
-    const target = await database('CREATE TABLE orders (id int PRIMARY KEY, avg_price numeric(20,8));');
-    const schema = 'CREATE TABLE orders (id int PRIMARY KEY,\n  average_price text -- @renamed from=avg_price\n);';
+    const target = await database('CREATE TABLE orders (id int PRIMARY KEY, avg_price numeric(20,8)); CREATE INDEX orders_p ON orders (avg_price);');
+    const schema = 'CREATE TABLE orders (id int PRIMARY KEY, avg_price numeric(20,8));\nCREATE INDEX orders_price ON orders (id); -- @renamed from=orders_p';
     const desired = await readState(await database(schema));
     const { renames } = await resolved(target, schema, desired);
-    assert.deepEqual(renames.map((r) => r.text), ['public.orders.avg_price → public.orders.average_price']);
+    assert.deepEqual(renames.map((r) => r.text), ['public.orders_p → public.orders_price']);
     const plan = planChanges(await readState(target), desired, { renames });
-    assert.ok(plan.changes.some((change) => change.dataLoss !== undefined));
+    assert.deepEqual(plan.changes.map((change) => change.verb), ['drop', 'create']);
     assert.deepEqual(unappliedRenames(plan, renames), [
-      'public.orders.avg_price → public.orders.average_price is not applied as a rename (the old and new objects differ beyond their names): rename it alone first, then change it in a second run.',
+      'public.orders_p → public.orders_price is not applied as a rename (the old and new objects differ beyond their names): rename it alone first, then change it in a second run.',
     ]);
+  });
+
+  test('a column renamed and retyped in one run is renamed, then converted: no data lost', async () => {
+    const target = await database("CREATE TABLE orders (id int PRIMARY KEY, avg_price numeric(20,8)); INSERT INTO orders VALUES (1, 2.5);");
+    const schema = 'CREATE TABLE orders (id int PRIMARY KEY,\n  average_price text -- @renamed from=avg_price\n);';
+    const { plan } = await run(target, schema);
+    assert.equal(plan.changes[0]?.sql, 'ALTER TABLE "public"."orders" RENAME COLUMN "avg_price" TO "average_price"');
+    assert.ok(plan.changes.every((change) => change.dataLoss === undefined && change.verb !== 'drop'));
+    assert.deepEqual((await target.query('SELECT average_price FROM orders')).rows, [{ average_price: '2.50000000' }]);
   });
 
   test('without a directive the rename is offered as a candidate, and applied once accepted', async () => {
