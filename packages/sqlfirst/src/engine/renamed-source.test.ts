@@ -77,6 +77,70 @@ describe('renameInCurrent', () => {
   });
 });
 
+describe('renameInCurrent with a column rename', () => {
+  /** orders (id, <price>) with an index, a CHECK, a foreign key onto it from legs, a view, a comment and a grant on the column */
+  function orders(price: string, checkName = 'orders_price_positive') {
+    const priceId: StableId = { kind: 'column', schema: 'public', table: 'orders', name: price };
+    const view: Fact = { id: { kind: 'view', schema: 'public', name: 'priced' }, parent: schema.id, payload: { def: ` SELECT id,\n    ${price}\n   FROM public.orders;`, reloptions: null } };
+    return buildFactBase(
+      [
+        schema,
+        table('orders'),
+        column('orders', 'id'),
+        column('orders', price),
+        constraint('orders', 'orders_pkey', `PRIMARY KEY (id, ${price})`),
+        { ...constraint('orders', checkName, `CHECK ((${price} > 0))`), payload: { def: `CHECK ((${price} > 0))`, type: 'c', validated: true } },
+        index('orders', 'orders_price', price),
+        comment(priceId, 'average'),
+        { id: { kind: 'acl', target: { kind: 'table', schema: 'public', name: 'orders' }, grantee: 'reader', column: price }, parent: priceId, payload: { privileges: ['SELECT'] } },
+        table('legs'),
+        column('legs', 'order_id'),
+        column('legs', 'price'),
+        constraint('legs', 'legs_order_fkey', `FOREIGN KEY (order_id, price) REFERENCES public.orders(id, ${price})`),
+        view,
+      ],
+      [],
+    );
+  }
+
+  test('rewrites the column and every definition naming it: only the rename and the view column rename are left to run', () => {
+    const desired = orders('average_price');
+    const { source, actions } = renameInCurrent(orders('avg_price'), desired, [], [], [{ schema: 'public', table: 'orders', from: 'avg_price', to: 'average_price' }]);
+    assert.deepEqual(actions.map((a) => a.sql), [
+      'ALTER TABLE "public"."orders" RENAME COLUMN "avg_price" TO "average_price"',
+      // PostgreSQL keeps the view's output column named avg_price; the desired view names it average_price
+      'ALTER VIEW "public"."priced" RENAME COLUMN "avg_price" TO "average_price"',
+    ]);
+    assert.equal(source.rootHash, desired.rootHash);
+  });
+
+  test('an auto-named constraint follows its column; inside a renamed table the column is renamed under the new name', () => {
+    const current = orders('avg_price', 'orders_avg_price_check');
+    const desired = orders('average_price', 'orders_average_price_check');
+    const { source, actions } = renameInCurrent(current, desired, [], [], [{ schema: 'public', table: 'orders', from: 'avg_price', to: 'average_price' }]);
+    assert.deepEqual(actions.map((a) => a.sql).slice(0, 2), [
+      'ALTER TABLE "public"."orders" RENAME COLUMN "avg_price" TO "average_price"',
+      'ALTER TABLE "public"."orders" RENAME CONSTRAINT "orders_avg_price_check" TO "orders_average_price_check"',
+    ]);
+    assert.equal(source.rootHash, desired.rootHash);
+
+    const trades = buildFactBase([schema, table('trades'), column('trades', 'id'), column('trades', 'qty'), index('trades', 'trades_qty', 'qty')], []);
+    const fills = buildFactBase([schema, table('fills'), column('fills', 'id'), column('fills', 'quantity'), index('fills', 'trades_qty', 'quantity')], []);
+    const renamed = renameInCurrent(fills, trades, [{ schema: 'public', from: 'fills', to: 'trades' }], [], [{ schema: 'public', table: 'fills', from: 'quantity', to: 'qty' }]);
+    assert.deepEqual(renamed.actions.map((a) => a.sql), ['ALTER TABLE "public"."fills" RENAME TO "trades"', 'ALTER TABLE "public"."trades" RENAME COLUMN "quantity" TO "qty"']);
+    assert.equal(renamed.source.rootHash, trades.rootHash);
+  });
+
+  test('a definition whose text is unchanged but now names the renamed column differs from the desired one', () => {
+    // p renamed to q and a new column p: the index on p in the target is on q once renamed
+    const current = buildFactBase([schema, table('t'), column('t', 'p'), index('t', 't_p', 'p')], []);
+    const desired = buildFactBase([schema, table('t'), column('t', 'p'), column('t', 'q'), index('t', 't_p', 'p')], []);
+    const { source } = renameInCurrent(current, desired, [], [], [{ schema: 'public', table: 't', from: 'p', to: 'q' }]);
+    const id: StableId = { kind: 'index', schema: 'public', name: 't_p' };
+    assert.notEqual(source.hashOf(id), desired.hashOf(id));
+  });
+});
+
 test('quoteIdent quotes as PostgreSQL prints names', () => {
   assert.equal(quoteIdent('trades'), 'trades');
   assert.equal(quoteIdent('trades_2'), 'trades_2');

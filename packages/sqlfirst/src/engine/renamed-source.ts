@@ -151,8 +151,9 @@ export function renameInCurrent(current: FactBase, desired: FactBase, tables: re
     const hash = renamed.payload === fact.payload ? current.hashOf(fact.id) : contentHash(renamed.payload);
     if (!twin) return renamed;
     if (desired.hashOf(id) === hash) {
-      // the same text now names other columns (a swap): it differs from the desired one, so pg-delta rebuilds it
-      return staleDefinition(renamed, names) ? { ...renamed, payload: { ...renamed.payload, _renamedColumns: true } } : renamed;
+      // the same text now names another column (p renamed to q, a new p): marked stale so that it differs and pg-delta rebuilds it
+      const stale = staleDefinition(renamed, names);
+      return stale === undefined ? renamed : { ...renamed, payload: { ...renamed.payload, [stale]: `${renamed.payload[stale] as string} /* names renamed columns */` } };
     }
     const same = sameModuloRenames(renamed, twin, names);
     if (!same) return renamed;
@@ -302,11 +303,11 @@ function sameModuloRenames(current: Fact, desired: Fact, names: NameMap): { view
   return { viewColumns };
 }
 
-/** A definition that names a renamed column but reads the same as before: the text no longer says what the server holds. */
-function staleDefinition(fact: Fact, names: NameMap): boolean {
+/** The definition field that names a renamed column: its text no longer says what the server holds. */
+function staleDefinition(fact: Fact, names: NameMap): string | undefined {
   const fields = DEFINITIONS[fact.id.kind];
-  if (fields === undefined || names.columns.size === 0) return false;
-  return Object.entries(fields).some(([field, wrap]) => {
+  if (fields === undefined || names.columns.size === 0) return undefined;
+  return Object.entries(fields).find(([field, wrap]) => {
     const text = fact.payload[field];
     if (typeof text !== 'string') return false;
     try {
@@ -317,7 +318,7 @@ function staleDefinition(fact: Fact, names: NameMap): boolean {
     } catch {
       return false;
     }
-  });
+  })?.[0];
 }
 
 /** The definition texts of each kind, and how each becomes a whole statement for the parser. */

@@ -232,6 +232,20 @@ describe('renames by directive', () => {
     ]);
   });
 
+  test('a column renamed while a new column takes its old name: what used the old name follows the rename, what uses the new column is built on it', async () => {
+    const target = await database('CREATE TABLE t (id int PRIMARY KEY, p int CHECK (p > 0)); CREATE INDEX t_p ON t (p); INSERT INTO t VALUES (1, 5);');
+    const schema = 'CREATE TABLE t (id int PRIMARY KEY,\n  q int CHECK (q > 0), -- @renamed from=p\n  p int);\nCREATE INDEX t_p ON t (p);';
+    const { plan } = await run(target, schema);
+    assert.deepEqual(plan.changes.map((change) => change.sql), [
+      'ALTER TABLE "public"."t" RENAME COLUMN "p" TO "q"',
+      'ALTER TABLE "public"."t" RENAME CONSTRAINT "t_p_check" TO "t_q_check"',
+      'DROP INDEX "public"."t_p"',
+      'ALTER TABLE "public"."t" ADD COLUMN "p" integer',
+      'CREATE INDEX t_p ON public.t USING btree (p)',
+    ]);
+    assert.deepEqual((await target.query('SELECT id, q, p FROM t')).rows, [{ id: 1, q: 5, p: null }]);
+  });
+
   test('an enum value renamed by directive keeps the rows that use it, and a second run is a no-op', async () => {
     const target = await database(`
       CREATE TYPE side AS ENUM ('buy', 'sell');
