@@ -63,8 +63,10 @@ export async function createShadow(server: ConnectionTarget, connectTimeoutMs?: 
     if (dropped) return;
     dropped = true;
     forget();
-    // FORCE ends the shadow's sessions, busy ones included, before the pool waits for them
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
+    // FORCE ends the shadow's sessions, busy ones included, before the pool waits for them; a drop
+    // cut short (an interrupt ends every session of the run) is tried once more on a new connection
+    const dropDatabase = () => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await dropDatabase().catch(dropDatabase).catch(() => {});
     await pool.end().catch(() => {});
     stopHeartbeat();
     holder!.release(true);
