@@ -450,12 +450,13 @@ export function connectionError(error: unknown, target: ConnectionTarget, timeou
   return say(`Could not connect to ${shown}: ${firstSentence(message)}.`);
 }
 
-/** Ends this process's other sessions on the target; an open transaction of theirs rolls back. */
+/** Ends this process's other sessions in the target database; an open transaction of theirs rolls back. */
 export async function terminateOwnSessions(target: ConnectionTarget): Promise<void> {
   const client = openClient(target, { connectTimeoutMs: 5_000 });
   try {
     await client.connect();
-    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()', [APPLICATION_NAME]);
+    // only the target database's: a shadow on the same server is being dropped by its own cleanup
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database() AND pid <> pg_backend_pid()', [APPLICATION_NAME]);
   } finally {
     await client.end().catch(() => {});
   }

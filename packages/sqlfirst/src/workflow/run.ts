@@ -78,9 +78,12 @@ export function step(name: string, run: Step['run']): Step {
 
 /** Runs the steps in order and returns the outcome; throws the first failure after releasing everything. */
 export async function runSteps(context: RunContext, steps: readonly Step[]): Promise<Outcome> {
-  const releaseAll = async () => {
-    while (context.releases.length) await context.releases.pop()!().catch(() => {});
-  };
+  // one release for both ways a run ends (a failing step, Ctrl-C), so neither returns while the other still releases
+  let releasing: Promise<void> | undefined;
+  const releaseAll = () =>
+    (releasing ??= (async () => {
+      while (context.releases.length) await context.releases.pop()!().catch(() => {});
+    })());
   // Ctrl-C releases the same things (ends the apply's sessions, drops shadows, stops the server)
   const forget = onInterrupt(releaseAll);
   try {
