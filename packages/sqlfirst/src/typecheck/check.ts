@@ -45,29 +45,57 @@ export interface CheckOutput {
   files: string[];
 }
 
-export async function runCheck(job: CheckJob): Promise<CheckOutput> {
-  const { root, compiler, database, configs, signal } = job;
+/** One compiler run of a check: a group of packages with equal options, its generated config and what shapes its program. */
+interface GroupRun {
+  group: PackageConfig[];
+  /** the generated config */
+  file: string;
+  /** files that shape the program without being in it: the tsconfig chain, package.json files, the lockfiles */
+  inputs: string[];
+}
+
+/**
+ * The copy of the database package with `job.generated`, and the generated
+ * config of each group of packages with equal options (they share one run:
+ * the database's types are read and checked once).
+ */
+async function prepareRuns(job: Omit<CheckJob, 'signal'>): Promise<{ copy: DatabaseCopy; runs: GroupRun[] }> {
+  const { database, configs } = job;
   const databaseConfig = configs.find((c) => c.pkg === database);
   const rootDir = databaseConfig?.options.rootDir;
   const sourceDir = typeof rootDir === 'string' ? path.resolve(database.dir, rootDir) : path.join(database.dir, 'src');
   const copy = await prepareCopy(database, sourceDir, job.typesDir, job.generated, path.join(job.workDir, 'database'));
   // only the database package's users import it by name
   const entry = configs.some((c) => c.pkg !== database) ? await copyEntry(copy) : undefined;
-
-  // packages with equal options share one run: the database's types are read and checked once
   const groups = new Map<string, PackageConfig[]>();
   for (const config of configs) {
     const key = optionsKey(config);
     groups.set(key, [...(groups.get(key) ?? []), config]);
   }
-  const wanted = new Set<string>();
-  const runs = [...groups.values()].map(async (group) => {
-    const id = createHash('sha256').update(group.map((c) => c.pkg.rel).join('\0')).digest('hex').slice(0, 12);
-    const file = path.join(job.workDir, `tsconfig.${id}.json`);
-    const files = group.flatMap((c) => (c.pkg === database ? c.files.map((f) => copiedPath(copy, f)) : c.files));
-    await writeGeneratedConfig({ base: group[0], files, database: entry === undefined ? undefined : { name: database.name, entry }, file });
-    wanted.add(file);
-    const inputs = [...group.flatMap((c) => [...c.chain, path.join(c.pkg.dir, 'package.json')]), ...job.rootInputs];
+  const runs = await Promise.all(
+    [...groups.values()].map(async (group) => {
+      const id = createHash('sha256').update(group.map((c) => c.pkg.rel).join('\0')).digest('hex').slice(0, 12);
+      const file = path.join(job.workDir, `tsconfig.${id}.json`);
+      const files = group.flatMap((c) => (c.pkg === database ? c.files.map((f) => copiedPath(copy, f)) : c.files));
+      await writeGeneratedConfig({ base: group[0], files, database: entry === undefined ? undefined : { name: database.name, entry }, file });
+      const inputs = [...group.flatMap((c) => [...c.chain, path.join(c.pkg.dir, 'package.json')]), ...job.rootInputs];
+      return { group, file, inputs };
+    }),
+  );
+  await removeStale(job.workDir, new Set(runs.map((run) => run.file)));
+  return { copy, runs };
+}
+
+/** Starts opening the check's projects in the warm compilers (with `job.generated`, e.g. the committed types) before the check needs them. */
+export async function warmUpCheck(job: Omit<CheckJob, 'signal'> & { warm: WarmCompilers }): Promise<void> {
+  const { runs } = await prepareRuns(job);
+  for (const run of runs) job.warm.open(job.compiler, run.file, run.inputs, { cwd: job.root, onStart: job.onCompilerStart });
+}
+
+export async function runCheck(job: CheckJob): Promise<CheckOutput> {
+  const { root, compiler, signal } = job;
+  const { copy, runs: planned } = await prepareRuns(job);
+  const runs = planned.map(async ({ group, file, inputs }) => {
     const output = job.warm ? await job.warm.check(compiler, file, inputs, { cwd: root, signal, onStart: job.onCompilerStart }) : await compileOnce(job, file, group);
     return { group, file, output };
   });
@@ -103,9 +131,8 @@ export async function runCheck(job: CheckJob): Promise<CheckOutput> {
     for (const listed of output.files) read.add(originalPath(copy, path.resolve(root, listed)));
     for (const config of group) for (const link of config.chain) read.add(link);
   }
-  await removeStale(job.workDir, wanted);
   const breaks = [...found.values()].sort(compareBreaks);
-  return { breaks, packages: configs.map((c) => c.pkg.rel), files: [...read] };
+  return { breaks, packages: job.configs.map((c) => c.pkg.rel), files: [...read] };
 }
 
 /** One compiler process for the group's generated config, run to its end. */

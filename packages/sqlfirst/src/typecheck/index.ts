@@ -16,7 +16,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { SqlfirstError } from '../errors.js';
-import { compareBreaks, runCheck } from './check.js';
+import { compareBreaks, runCheck, warmUpCheck } from './check.js';
 import { nativeCompiler, type NativeCompiler } from './compiler.js';
 import { readPackageConfig, type PackageConfig } from './tsconfig.js';
 import type { WarmCompilers } from './warm.js';
@@ -183,18 +183,47 @@ interface Context extends PreparedWorkspace {
   warm?: WarmCompilers;
 }
 
+/**
+ * Starts the compiler of the desired check on the workspace with the
+ * committed types, while the shadow loads: the check that follows finds the
+ * program parsed and bound, and only reads the new types. Best effort: what
+ * fails here is met again, and reported, by the check.
+ */
+export async function warmUpTypeCheck(repoRoot: string, prepared: Promise<PreparedWorkspace | undefined>, warm: WarmCompilers, signal: AbortSignal): Promise<void> {
+  const root = path.resolve(repoRoot);
+  const workspace = await prepared;
+  if (!workspace) return;
+  const workDir = path.join(root, TYPECHECK_DIR, 'desired');
+  await fs.mkdir(workDir, { recursive: true });
+  const generated = await committedTypes(workspace.typesDir);
+  const lock = await acquireLock(path.join(workDir, 'lock'), signal);
+  try {
+    await warmUpCheck({ ...workspace, root, rootInputs: rootInputsOf(root), generated, workDir, warm });
+  } finally {
+    await lock.release();
+  }
+}
+
+async function committedTypes(typesDir: string): Promise<Record<string, string | undefined>> {
+  const committed: Record<string, string | undefined> = {};
+  for (const name of GENERATED_NAMES) committed[name] = await fs.readFile(path.join(typesDir, name), 'utf8').catch(() => undefined);
+  return committed;
+}
+
+function rootInputsOf(root: string): string[] {
+  return ROOT_INPUTS.map((name) => path.join(root, name));
+}
+
 async function check(root: string, desiredText: GeneratedText, options: TypeCheckOptions, signal: AbortSignal): Promise<TypeCheckResult> {
   const workspace = await (options.prepared ?? prepare(root, options.typesDir, signal));
   if (!workspace) return { breaks: [], preexisting: [], packages: [] };
-  const rootInputs = ROOT_INPUTS.map((name) => path.join(root, name));
-  const context: Context = { ...workspace, root, rootInputs, signal, onCompilerStart: options.onCompilerStart, warm: options.warm };
+  const context: Context = { ...workspace, root, rootInputs: rootInputsOf(root), signal, onCompilerStart: options.onCompilerStart, warm: options.warm };
   const desired: Record<string, string | undefined> = { 'schema.ts': desiredText['schema.ts'], 'relations.ts': desiredText['relations.ts'] };
   if (options.baseline === false) {
     const result = await checkCached(context, 'desired', desired);
     return { breaks: result.breaks, preexisting: [], packages: result.packages, ...(result.skipped && { skipped: 'unchanged' as const }) };
   }
-  const committed: Record<string, string | undefined> = {};
-  for (const name of GENERATED_NAMES) committed[name] = await fs.readFile(path.join(context.typesDir, name), 'utf8').catch(() => undefined);
+  const committed = await committedTypes(context.typesDir);
   // the desired types are the committed ones: every break is already there
   if (GENERATED_NAMES.every((name) => committed[name] === desired[name])) {
     const result = await checkCached(context, 'baseline', committed);

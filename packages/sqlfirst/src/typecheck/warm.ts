@@ -1,12 +1,13 @@
 /**
- * Compilers that stay up between checks, for a loop that checks again and
- * again (`sqlfirst dev`). TypeScript 7's API mode (`tsc --api --async`,
- * JSON-RPC on stdio) keeps each project's program in memory: a check after a
- * save re-reads the workspace's files and checks the program again, without
- * starting a process or parsing and binding the libraries and the Drizzle
- * declarations again (measured on Livermore: ~0.25 s against ~0.6 s for a
- * fresh compiler). A check answers what the compiler prints with
- * `--listFiles` (`CompilerOutput`), so both ways share everything after it.
+ * Compilers that are up before a check needs them. TypeScript 7's API mode
+ * (`tsc --api --async`, JSON-RPC on stdio) keeps a project's program in
+ * memory: a check re-reads the workspace's files and checks the program
+ * again, without starting a process or parsing and binding the libraries and
+ * the Drizzle declarations (measured on Livermore: ~0.25 s against ~0.6 s for
+ * a fresh compiler). `sqlfirst dev` keeps them between saves; a one-shot run
+ * opens the project while the shadow loads. A check answers what the
+ * compiler prints with `--listFiles` (`CompilerOutput`), so both ways share
+ * everything after it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -28,45 +29,45 @@ interface ApiDiagnostic {
 }
 
 interface Session {
-  /** a hash of the files whose change needs a fresh program (the config and its inputs) */
-  key: string;
   child: ChildProcess;
   connection: MessageConnection;
   snapshot: number;
   project: string;
-  /** the program's files at the last check */
+  /** the program's files at the last snapshot */
   files: string[];
 }
 
 const ERROR = 1;
 
 export class WarmCompilers {
-  private readonly sessions = new Map<string, Session>();
+  /** by config file: the session being opened or open, and the hash of what shaped its program */
+  private readonly sessions = new Map<string, { key: string; ready: Promise<Session>; end(): void }>();
 
   /**
-   * The project `configFile` checked now. `inputs` are files that shape the
-   * program without being in it (the tsconfig chain, the lockfile): when one
-   * changes, the compiler starts afresh. Aborting kills the compiler.
+   * Starts the compiler on the project `configFile` (once; again when the config
+   * or one of `inputs` changed since), so a check later finds its program
+   * parsed and bound: a one-shot run opens it while the shadow loads.
+   */
+  open(compiler: NativeCompiler, configFile: string, inputs: string[], options: Omit<RunOptions, 'signal'>): void {
+    this.session(compiler, configFile, inputs, options).catch(() => {});
+  }
+
+  /**
+   * The project `configFile` checked now: the workspace's files read again,
+   * then every error. `inputs` are files that shape the program without being
+   * in it (the tsconfig chain, the lockfile): when one changes, the compiler
+   * starts afresh. Aborting kills the compiler.
    */
   async check(compiler: NativeCompiler, configFile: string, inputs: string[], options: RunOptions): Promise<CompilerOutput> {
     const { signal } = options;
     signal.throwIfAborted();
-    const key = await hashFiles([configFile, ...inputs]);
-    let session = this.sessions.get(configFile);
-    if (session && session.key !== key) {
-      this.end(configFile);
-      session = undefined;
-    }
     const kill = () => this.end(configFile);
     signal.addEventListener('abort', kill, { once: true });
     try {
-      if (session) {
-        // the workspace's sources may have changed since the last check (installed packages cannot: the lockfile is an input)
-        const changed = session.files.filter((file) => !file.split(/[\\/]/).includes('node_modules'));
-        await this.advance(session, { fileChanges: { changed } });
-      } else {
-        session = await this.open(compiler, configFile, key, options);
-      }
+      const session = await this.session(compiler, configFile, inputs, options);
+      // the workspace's sources may have changed since the program was read (installed packages cannot: the lockfile is an input)
+      const changed = session.files.filter((file) => !file.split(/[\\/]/).includes('node_modules'));
+      await this.advance(session, { fileChanges: { changed } });
       const output = await this.diagnose(session);
       signal.throwIfAborted();
       return output;
@@ -84,24 +85,49 @@ export class WarmCompilers {
     for (const configFile of [...this.sessions.keys()]) this.end(configFile);
   }
 
-  private async open(compiler: NativeCompiler, configFile: string, key: string, { cwd, onStart }: RunOptions): Promise<Session> {
-    const child = spawn(compiler.exe, ['--api', '--async', '--cwd', cwd], { cwd, stdio: ['pipe', 'pipe', 'ignore'], windowsHide: true });
-    if (child.pid !== undefined) onStart?.(child.pid);
+  /** sessions are looked up and started one at a time, so a warm-up and the check after it never start two compilers */
+  private pending: Promise<unknown> = Promise.resolve();
+
+  private session(compiler: NativeCompiler, configFile: string, inputs: string[], options: Omit<RunOptions, 'signal'>): Promise<Session> {
+    const entry = this.pending.then(() => this.entry(compiler, configFile, inputs, options));
+    this.pending = entry.catch(() => {});
+    return entry.then((found) => found.ready);
+  }
+
+  private async entry(compiler: NativeCompiler, configFile: string, inputs: string[], options: Omit<RunOptions, 'signal'>) {
+    const key = await hashFiles([configFile, ...inputs]);
+    const known = this.sessions.get(configFile);
+    if (known?.key === key) return known;
+    if (known) this.end(configFile);
+    const child = spawn(compiler.exe, ['--api', '--async', '--cwd', options.cwd], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'ignore'], windowsHide: true });
+    if (child.pid !== undefined) options.onStart?.(child.pid);
     const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     connection.listen();
-    const session: Session = { key, child, connection, snapshot: 0, project: '', files: [] };
-    this.sessions.set(configFile, session);
     const exited = new Promise<never>((_, reject) => {
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`the TypeScript compiler's API process ended (exit code ${code ?? 'none'})`)));
     });
-    exited.catch(() => {});
     const ready = (async () => {
+      const session: Session = { child, connection, snapshot: 0, project: '', files: [] };
       await connection.sendRequest('initialize');
       await this.advance(session, { openProjects: [configFile] });
+      session.files = await connection.sendRequest<string[]>('getSourceFileNames', { snapshot: session.snapshot, project: session.project });
+      return session;
     })();
-    await Promise.race([ready, exited]);
-    return session;
+    const opened = Promise.race([ready, exited]);
+    // awaited by a check; a warm-up that fails is not an error until then
+    opened.catch(() => {});
+    exited.catch(() => {});
+    const found = {
+      key,
+      ready: opened,
+      end: () => {
+        connection.dispose();
+        child.kill('SIGKILL');
+      },
+    };
+    this.sessions.set(configFile, found);
+    return found;
   }
 
   /** A new snapshot of the compiler's view of the files; the previous one is released. */
@@ -131,11 +157,8 @@ export class WarmCompilers {
   }
 
   private end(configFile: string): void {
-    const session = this.sessions.get(configFile);
-    if (!session) return;
+    this.sessions.get(configFile)?.end();
     this.sessions.delete(configFile);
-    session.connection.dispose();
-    session.child.kill('SIGKILL');
   }
 }
 

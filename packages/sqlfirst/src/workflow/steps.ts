@@ -132,14 +132,25 @@ async function generateTypesOf(run: RunContext, shadow: import('pg').Pool) {
   return generateTypes(desired, { schemas, header: run.project.header, supplement: await readCatalogSupplement(shadow, schemas) });
 }
 
-/** What the type check needs before the new types exist (the packages and their tsconfigs) is read while the shadow loads. */
+/**
+ * What the type check needs before the new types exist is done while the shadow loads: the
+ * packages and their tsconfigs are read, and the compiler starts on the workspace with the
+ * committed types, so the check only reads the new ones (`dev` keeps its compilers between saves).
+ */
 export const prepareTypeCheck = step('prepare typecheck', async (run) => {
   if (!wantsTypeCheck(run)) return;
-  const { prepareTypeCheck } = await import('../typecheck/index.js');
+  const [{ prepareTypeCheck, warmUpTypeCheck }, { WarmCompilers }] = await Promise.all([import('../typecheck/index.js'), import('../typecheck/warm.js')]);
   // a run that ends before the check does (a failure, Ctrl-C) stops the compilers
   const stop = new AbortController();
   run.releases.push(async () => stop.abort());
-  run.typeCheckWorkspace = { prepared: prepareTypeCheck(run.project.root, { typesDir: run.project.types, signal: stop.signal }), signal: stop.signal };
+  const prepared = prepareTypeCheck(run.project.root, { typesDir: run.project.types, signal: stop.signal });
+  if (!run.compilers) {
+    const compilers = new WarmCompilers();
+    run.compilers = compilers;
+    run.releases.push(() => compilers.close());
+  }
+  warmUpTypeCheck(run.project.root, prepared, run.compilers, stop.signal).catch(() => {});
+  run.typeCheckWorkspace = { prepared, signal: stop.signal };
 });
 
 /** The type check of the workspace against the new types starts now and runs while the target is read and planned. */
