@@ -50,7 +50,15 @@ function startDev(root: string, args: string[] = []) {
     }
     throw new Error(`no ${count} blocks within 30 s:\n${output}`);
   };
-  return { child, exited, blocks, output: () => output };
+  /** resolves once the ready line (after the first block) was printed */
+  const ready = async () => {
+    for (let i = 0; i < 600; i++) {
+      if (/Watching /.test(output)) return output;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no ready line within 30 s:\n${output}`);
+  };
+  return { child, exited, blocks, ready, output: () => output };
 }
 
 /** Shadow databases whose ownership lock a session of process `pid` holds. */
@@ -77,8 +85,8 @@ describe('sqlfirst dev', () => {
     const dev = startDev(root);
     let spare: string[] = [];
     try {
-      await dev.blocks(1);
-      assert.match(dev.output(), /Watching schema\.sql and atlas\.hcl/);
+      assert.match(await dev.ready(), /Watching schema\.sql and atlas\.hcl/);
+      assert.equal((dev.output().match(/^[●✖] /gm) ?? []).length, 1, 'the first sync is printed before the ready line');
       assert.deepEqual(await columns(url, 'items'), ['id']);
       fs.writeFileSync(schema, 'CREATE TABLE items (id int PRIMARY KEY, name text);\n');
       const second = await dev.blocks(2);
@@ -108,7 +116,8 @@ describe('sqlfirst dev', () => {
     await server.query(url, 'SELECT 1');
     const dev = startDev(root);
     try {
-      await dev.blocks(1);
+      // a save is seen once the ready line is printed
+      await dev.ready();
       await server.query(url, "INSERT INTO items VALUES (1, 'bolt')");
       fs.writeFileSync(schema, 'CREATE TABLE items (id int PRIMARY KEY);\n');
       const refused = await dev.blocks(2);
@@ -120,7 +129,7 @@ describe('sqlfirst dev', () => {
     await dev.exited;
     const allowed = startDev(root, ['--allow-data-loss']);
     try {
-      await allowed.blocks(1);
+      await allowed.ready();
       assert.deepEqual(await columns(url, 'items'), ['id']);
     } finally {
       allowed.child.kill('SIGINT');
@@ -132,7 +141,7 @@ describe('sqlfirst dev', () => {
     const { root, schema, url } = await project('CREATE TABLE items (id int PRIMARY KEY);\n');
     const dev = startDev(root);
     try {
-      await dev.blocks(1);
+      await dev.ready();
       for (const i of [0, 1, 2]) {
         fs.writeFileSync(schema, `CREATE TABLE items (id int PRIMARY KEY, ${['a', 'b', 'c'].slice(0, i + 1).map((c) => `${c} int`).join(', ')});\n`);
         await new Promise((r) => setTimeout(r, 120));
@@ -145,6 +154,17 @@ describe('sqlfirst dev', () => {
       dev.child.kill('SIGINT');
     }
     assert.equal(await dev.exited, 0, dev.output());
+  });
+
+  test('Ctrl-C during the first sync stops it cleanly once that sync ends', async () => {
+    const { root } = await project('CREATE TABLE items (id int PRIMARY KEY);\n');
+    const dev = startDev(root);
+    for (let i = 0; i < 600 && !/✓ connect/.test(dev.output()); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.doesNotMatch(dev.output(), /Watching /, 'the signal must come during the first sync');
+    dev.child.kill('SIGINT');
+    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 30_000).unref());
+    assert.equal(await Promise.race([dev.exited, hung]), 0, dev.output());
+    assert.deepEqual(await sessionsOfProcess(server, dev.child.pid), [], 'no session of sqlfirst dev is left');
   });
 
   test('refuses a shared environment', async () => {
