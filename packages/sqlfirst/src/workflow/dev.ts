@@ -52,7 +52,7 @@ function watch(flags: TargetFlags, signal: AbortSignal) {
     const stop = watchFiles(watched, onSave);
     run.reporter.line(`Watching ${watched.map((file) => path.relative(process.cwd(), file) || file).join(' and ')} … (Ctrl-C to stop)`);
     // Ctrl-C may have come during the first sync, before anything listened
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     stop();
     await running;
     run.outcome = { exitCode: 0, tone: 'success', message: 'Stopped watching; nothing is left running.' };
