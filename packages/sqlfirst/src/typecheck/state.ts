@@ -91,17 +91,27 @@ export interface Lock {
   release(): Promise<void>;
 }
 
+/** locks this process holds now: another acquisition in this process waits for them */
+const heldHere = new Set<string>();
+let tmpCounter = 0;
+
 /** Takes `file` as a lock (it holds the owner's pid), waiting for a live owner up to `waitMs` or until `signal` aborts; a dead owner's lock is taken over. */
 export async function acquireLock(file: string, signal: AbortSignal, waitMs = 120_000): Promise<Lock> {
   const deadline = Date.now() + waitMs;
   // written whole beside the lock, then linked into place: a reader never sees an empty lock
-  const mine = `${file}.${process.pid}.tmp`;
+  const mine = `${file}.${process.pid}.${(tmpCounter++).toString(36)}.tmp`;
   await fs.writeFile(mine, String(process.pid));
   try {
     for (;;) {
       try {
         await fs.link(mine, file);
-        return { release: () => fs.rm(file, { force: true }) };
+        heldHere.add(file);
+        return {
+          release: async () => {
+            heldHere.delete(file);
+            await fs.rm(file, { force: true });
+          },
+        };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
@@ -115,7 +125,8 @@ export async function acquireLock(file: string, signal: AbortSignal, waitMs = 12
 
 async function waitForOwner(file: string, deadline: number, waitMs: number): Promise<void> {
   const owner = Number(await fs.readFile(file, 'utf8').catch(() => ''));
-  if (!owner || owner === process.pid || !isProcessAlive(owner)) {
+  // a lock of this process's pid that this process does not hold was left by an earlier process with the same pid
+  if (!owner || (owner === process.pid && !heldHere.has(file)) || (owner !== process.pid && !isProcessAlive(owner))) {
     await fs.rm(file, { force: true });
     return;
   }
