@@ -126,7 +126,7 @@ function addThroughUniqueIndex(action: Action, id: SubId, def: string): Action[]
   const kind = constraint.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE';
   const timing = [constraint.deferrable ? ' DEFERRABLE' : '', constraint.initdeferred ? ' INITIALLY DEFERRED' : ''].join('');
   return [
-    step({ sql: build, verb: 'create', produces: [index], consumes: action.consumes, lockClass: 'shareUpdateExclusive', transactionality: 'nonTransactional' }),
+    engineAction({ sql: build, verb: 'create', produces: [index], consumes: action.consumes, lockClass: 'shareUpdateExclusive', transactionality: 'nonTransactional' }),
     { ...action, sql: `${alterTable(id)} ADD CONSTRAINT ${quoted(id.name)} ${kind} USING INDEX ${quoted(id.name)}${timing}` },
   ];
 }
@@ -148,16 +148,16 @@ function notNullThroughCheck(setNotNull: Action, column: SubId): Action[] {
   const helper: SubId = { kind: 'constraint', schema: column.schema, table: column.table, name: notNullHelperName(column.name) };
   const table = alterTable(column);
   return [
-    step({ sql: `${table} ADD CONSTRAINT ${quoted(helper.name)} CHECK (${quoted(column.name)} IS NOT NULL) NOT VALID`, verb: 'create', consumes: [tableOf(column)], lockClass: 'accessExclusive' }),
+    engineAction({ sql: `${table} ADD CONSTRAINT ${quoted(helper.name)} CHECK (${quoted(column.name)} IS NOT NULL) NOT VALID`, verb: 'create', consumes: [tableOf(column)], lockClass: 'accessExclusive' }),
     validateStep(helper),
     // a valid CHECK (col IS NOT NULL) lets PostgreSQL skip the scan
     setNotNull,
-    step({ sql: `${table} DROP CONSTRAINT ${quoted(helper.name)}`, verb: 'drop', consumes: [tableOf(column)], lockClass: 'accessExclusive' }),
+    engineAction({ sql: `${table} DROP CONSTRAINT ${quoted(helper.name)}`, verb: 'drop', consumes: [tableOf(column)], lockClass: 'accessExclusive' }),
   ];
 }
 
 function validateStep(constraint: SubId): Action {
-  return step({
+  return engineAction({
     sql: validateSql(constraint),
     verb: 'alter',
     consumes: [constraint as unknown as StableId],
@@ -170,7 +170,8 @@ function dropIndexConcurrently(action: Action, index: { schema: string; name: st
   return { ...action, sql: `DROP INDEX CONCURRENTLY ${quoted(index.schema)}.${quoted(index.name)}`, lockClass: 'shareUpdateExclusive', transactionality: 'nonTransactional' };
 }
 
-function step(fields: Pick<Action, 'sql' | 'verb' | 'consumes' | 'lockClass'> & Partial<Action>): Action {
+/** A statement of our own in pg-delta's shape: transactional, no data loss, no rewrite, unless said. */
+export function engineAction(fields: Pick<Action, 'sql' | 'verb' | 'consumes' | 'lockClass'> & Partial<Action>): Action {
   return { produces: [], destroys: [], releases: [], transactionality: 'transactional', newSegmentBefore: false, dataLoss: 'none', rewriteRisk: false, ...fields };
 }
 

@@ -35,6 +35,7 @@
 import { buildFactBase, contentHash, encodeId, type Action, type DependencyEdge, type Fact, type FactBase, type Payload, type StableId } from '@supabase/pg-delta';
 import { parseSync, scanSync } from 'libpg-query';
 import { sqlParser } from '../sql-parser.js';
+import { engineAction } from './online.js';
 
 // definitions are compared as parse trees; the WebAssembly loads once
 await sqlParser();
@@ -226,19 +227,7 @@ function childRenameSql(from: StableId, to: StableId): string {
 
 /** A catalog-only rename: instant, in the plan's transaction, under ACCESS EXCLUSIVE. */
 function renameAction(sql: string, from: StableId, to: StableId): Action {
-  return {
-    sql,
-    verb: 'alter',
-    produces: [to],
-    consumes: [from],
-    destroys: [from],
-    releases: [],
-    transactionality: 'transactional',
-    lockClass: 'accessExclusive',
-    newSegmentBefore: false,
-    dataLoss: 'none',
-    rewriteRisk: false,
-  };
+  return engineAction({ sql, verb: 'alter', produces: [to], consumes: [from], destroys: [from], lockClass: 'accessExclusive' });
 }
 
 interface NameMap {
@@ -287,7 +276,8 @@ function sameModuloRenames(current: Fact, desired: Fact, names: NameMap): { view
         continue;
       }
       const outputs: RenamedOutput[] = [];
-      const currentTree = normalize(parseSync(wrap(currentText)).stmts, { names, ...scopeOf(current, parseSync(wrap(currentText)).stmts, names), outputs });
+      const currentStmts = parseSync(wrap(currentText)).stmts;
+      const currentTree = normalize(currentStmts, { names, ...scopeOf(current, currentStmts, names), outputs });
       const desiredTree = contentHash({ tree: normalize(parseSync(wrap(desiredText)).stmts) } as Payload);
       if (contentHash({ tree: currentTree } as Payload) === desiredTree) continue;
       const top = ((currentTree as { stmt: { SelectStmt?: { targetList?: { ResTarget: unknown }[] } } }[])[0]?.stmt.SelectStmt?.targetList ?? []).map((t) => t.ResTarget);

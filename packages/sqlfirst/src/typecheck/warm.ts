@@ -14,6 +14,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { SqlfirstError } from '../errors.js';
+import { firstLine } from '../text.js';
 import type { NativeCompiler, RunOptions } from './compiler.js';
 import type { CompilerDiagnostic, CompilerOutput } from './diagnostics.js';
 
@@ -74,7 +76,8 @@ export class WarmCompilers {
     } catch (error) {
       // a compiler that failed once is not trusted with the next check
       this.end(configFile);
-      throw signal.aborted ? signal.reason : error;
+      if (signal.aborted) throw signal.reason;
+      throw new SqlfirstError(`TypeScript's compiler stopped while checking the workspace (${firstLine((error as Error).message ?? String(error), 120)}); run it again, or pass --no-typecheck.`, { step: 'typecheck', cause: error });
     } finally {
       signal.removeEventListener('abort', kill);
     }

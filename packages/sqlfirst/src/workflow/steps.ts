@@ -126,7 +126,7 @@ function wantsTypeCheck(run: RunContext): boolean {
 
 /** The Drizzle files of the desired state; the same on every server and major version. */
 async function generateTypesOf(run: RunContext, shadow: import('pg').Pool) {
-  const [{ generateTypes }, { readCatalogSupplement, schemasOf }] = await Promise.all([import('../typegen/index.js'), import('../engine/index.js')]);
+  const [{ generateTypes }, { readCatalogSupplement, schemasOf }] = await Promise.all([import('../typegen/index.js'), engine()]);
   const desired = needed(run.desired, 'the desired state');
   const schemas = run.request.schemas.length ? run.request.schemas : schemasOf(desired);
   return generateTypes(desired, { schemas, header: run.project.header, supplement: await readCatalogSupplement(shadow, schemas) });
