@@ -5,15 +5,15 @@
  * and the server must end the session that sat in a transaction holding a lock.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { SqlfirstError } from '../errors.js';
 import { ANSWER_MARGIN_MS, APPLICATION_NAME, checkConnection, idleInTransactionTimeoutMs, keepHolding, openClient, openPool } from '../target/connect.js';
 import { parseTarget } from '../target/url.js';
+import { startProxy as startStallingProxy, type StallingProxy } from './support/proxy.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 let server: TestServer;
-const proxies: Proxy[] = [];
+const proxies: StallingProxy[] = [];
 
 before(async () => {
   server = await startTestServer();
@@ -24,53 +24,14 @@ after(async () => {
   await server?.stop();
 });
 
-interface Proxy {
-  port: number;
-  /** from now on nothing is forwarded, either way; the sockets stay open */
-  stall(): void;
-  close(): Promise<void>;
+/** A stalling proxy, closed after the file's tests. */
+async function startProxy(port?: number): Promise<StallingProxy> {
+  const proxy = await startStallingProxy(port);
+  proxies.push(proxy);
+  return proxy;
 }
 
-/** A TCP proxy on 127.0.0.1 to `port`, or, without a port, a server that accepts and never answers. */
-function startProxy(port?: number): Promise<Proxy> {
-  const sockets = new Set<net.Socket>();
-  let stalled = false;
-  const keep = (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-  };
-  const forward = (from: net.Socket, to: net.Socket) => from.on('data', (chunk) => stalled || to.write(chunk));
-  const listener = net.createServer((client) => {
-    keep(client);
-    if (port === undefined) return;
-    const upstream = net.connect(port, '127.0.0.1');
-    keep(upstream);
-    forward(client, upstream);
-    forward(upstream, client);
-    // a close is forwarded only while the proxy works: a stalled network delivers nothing
-    client.on('close', () => stalled || upstream.destroy());
-    upstream.on('close', () => stalled || client.destroy());
-  });
-  return new Promise((resolve, reject) => {
-    listener.on('error', reject);
-    listener.listen(0, '127.0.0.1', () => {
-      const proxy: Proxy = {
-        port: (listener.address() as net.AddressInfo).port,
-        stall: () => (stalled = true),
-        close: () =>
-          new Promise((done) => {
-            for (const socket of sockets) socket.destroy();
-            listener.close(() => done());
-          }),
-      };
-      proxies.push(proxy);
-      resolve(proxy);
-    });
-  });
-}
-
-function viaProxy(proxy: Proxy, database: string, sslmode = 'disable') {
+function viaProxy(proxy: StallingProxy, database: string, sslmode = 'disable') {
   return parseTarget(`postgres://postgres@127.0.0.1:${proxy.port}/${database}?sslmode=${sslmode}`);
 }
 

@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_IDLE_IN_TRANSACTION_MS } from '../target/connect.js';
 import { runCli, type CliResult } from './support/cli.js';
+import { startProxy, type StallingProxy } from './support/proxy.js';
 import { requirePasswords, startTestServer, urlFor, type TestServer } from './support/server.js';
 
 const USER = 'stall_user';
@@ -36,7 +36,7 @@ const LOAD_MARKER = 'stall_marker';
 
 let server: TestServer;
 let work: string;
-const proxies: Proxy[] = [];
+const proxies: StallingProxy[] = [];
 
 before(async () => {
   // a server of its own: the sessions and shadows a stalled run leaves live on until the server ends them, which other files' checks would see
@@ -55,68 +55,16 @@ after(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-interface Proxy {
-  port: number;
-  close(): Promise<void>;
-}
-
 /**
- * A TCP proxy on 127.0.0.1 to the test server that forwards until the client sends a
- * message containing `marker`, forwards that message, then stalls: nothing more is
- * forwarded either way and the sockets stay open and unread, as a dead NAT or a hung load
- * balancer does. `scope: 'all'` stalls new connections too (the server is unreachable);
- * `'open'` only those already open (one flow died, a new connection works).
+ * A proxy to the test server that forwards until the client sends a message containing
+ * `marker`, forwards that message, then stalls. `scope: 'all'` stalls new connections too
+ * (the server is unreachable); `'open'` only those already open (one flow died, a new
+ * connection works).
  */
-function stallingProxy(marker: string, scope: 'all' | 'open'): Promise<Proxy> {
-  const sockets = new Set<net.Socket>();
-  const stalledSockets = new Set<net.Socket>();
-  let stalled = false;
-  const keep = (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-  };
-  const stall = () => {
-    stalled = true;
-    for (const socket of sockets) {
-      stalledSockets.add(socket);
-      socket.pause();
-    }
-  };
-  const listener = net.createServer({ allowHalfOpen: true }, (client) => {
-    keep(client);
-    if (stalled && scope === 'all') {
-      stalledSockets.add(client.pause());
-      return;
-    }
-    const upstream = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
-    keep(upstream);
-    const cut = (socket: net.Socket) => stalledSockets.has(socket);
-    client.on('data', (chunk: Buffer) => {
-      if (cut(client)) return;
-      upstream.write(chunk);
-      if (!stalled && chunk.includes(marker)) stall();
-    });
-    upstream.on('data', (chunk: Buffer) => cut(upstream) || client.write(chunk));
-    // a close is forwarded only while the flow works: a stalled network delivers nothing
-    client.on('close', () => cut(client) || upstream.destroy());
-    upstream.on('close', () => cut(upstream) || client.destroy());
-  });
-  return new Promise((resolve, reject) => {
-    listener.on('error', reject);
-    listener.listen(0, '127.0.0.1', () => {
-      const proxy: Proxy = {
-        port: (listener.address() as net.AddressInfo).port,
-        close: () =>
-          new Promise((done) => {
-            for (const socket of sockets) socket.destroy();
-            listener.close(() => done());
-          }),
-      };
-      proxies.push(proxy);
-      resolve(proxy);
-    });
-  });
+async function stallingProxy(marker: string, scope: 'all' | 'open'): Promise<StallingProxy> {
+  const proxy = await startProxy(server.port, { stallOn: marker, scope });
+  proxies.push(proxy);
+  return proxy;
 }
 
 /** A database owned by the password-checked user, seeded with V1 and two rows (directly, not through a proxy). */
@@ -131,7 +79,7 @@ async function seeded(): Promise<{ direct: string; name: string }> {
   return { direct, name };
 }
 
-function viaProxy(proxy: Proxy, name: string): string {
+function viaProxy(proxy: StallingProxy, name: string): string {
   return `postgres://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${proxy.port}/${name}?sslmode=disable`;
 }
 
