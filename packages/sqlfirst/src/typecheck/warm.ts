@@ -10,7 +10,6 @@
  * everything after it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
@@ -18,6 +17,7 @@ import { SqlfirstError } from '../errors.js';
 import { firstLine } from '../text.js';
 import type { NativeCompiler, RunOptions } from './compiler.js';
 import type { CompilerDiagnostic, CompilerOutput } from './diagnostics.js';
+import { fingerprint } from './state.js';
 
 /** A diagnostic as the API sends it: positions in UTF-16 code units, the message chain as nested diagnostics. */
 interface ApiDiagnostic {
@@ -98,7 +98,7 @@ export class WarmCompilers {
   }
 
   private async entry(compiler: NativeCompiler, configFile: string, inputs: string[], options: Omit<RunOptions, 'signal'>) {
-    const key = await hashFiles([configFile, ...inputs]);
+    const key = await fingerprint({ root: options.cwd, generated: {}, salt: 'api-mode compiler', files: [configFile, ...inputs] });
     const known = this.sessions.get(configFile);
     if (known?.key === key) return known;
     if (known) this.end(configFile);
@@ -180,10 +180,4 @@ async function placed(diagnostic: ApiDiagnostic, texts: Map<string, Promise<stri
 export function flatten(diagnostic: Pick<ApiDiagnostic, 'text' | 'messageChain'>, depth = 0): string {
   const own = `${'  '.repeat(depth)}${diagnostic.text}`;
   return [own, ...(diagnostic.messageChain ?? []).map((child) => flatten(child, depth + 1))].join('\n');
-}
-
-async function hashFiles(files: string[]): Promise<string> {
-  const hash = createHash('sha256');
-  for (const file of files) hash.update(file).update('\0').update(await fs.readFile(file).catch(() => Buffer.alloc(0))).update('\0');
-  return hash.digest('hex');
 }
