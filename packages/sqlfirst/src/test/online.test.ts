@@ -167,28 +167,39 @@ describe('online apply on a busy table', () => {
 
 describe('a failed concurrent index build', () => {
   test('leaves an INVALID index that the next run drops and builds again, concurrently', async () => {
-    const url = await server.createDatabase();
-    await server.query(url, `CREATE TABLE accounts (id int PRIMARY KEY, code text); INSERT INTO accounts SELECT g, 'c' || (g % 50) FROM generate_series(1, 1000) g;`);
-    const target = poolFor(url);
-    const desired = await shadowState(`CREATE TABLE accounts (id int PRIMARY KEY, code text); CREATE UNIQUE INDEX accounts_code ON accounts (code);`);
-
-    await assert.rejects(apply(target, desired, true), (error: unknown) => error instanceof ApplyFailure && error.code === '23505');
-    assert.deepEqual(await invalidIndexes(target), ['public.accounts_code']);
-
-    await server.query(url, `DELETE FROM accounts WHERE id > 50`);
-    const repair = await plan(target, desired, true);
-    assert.deepEqual(
-      repair.changes.map((change) => [change.sql, change.transactional]),
+    await failThenRepair(
+      `CREATE TABLE accounts (id int PRIMARY KEY, code text); CREATE UNIQUE INDEX accounts_code ON accounts (code);`,
+      (error) => error.code === '23505',
+      'public.accounts_code',
       [
         ['DROP INDEX CONCURRENTLY "public"."accounts_code"', false],
         ['CREATE UNIQUE INDEX CONCURRENTLY accounts_code ON public.accounts USING btree (code)', false],
       ],
     );
-    await applyPlan(repair, target, { desired, planOptions: { online: true } });
-    assert.deepEqual(await invalidIndexes(target), []);
-    assert.deepEqual((await plan(target, desired, true)).changes, []);
   });
 });
+
+/**
+ * `desired` applied online to 1,000 accounts whose codes repeat: the concurrent unique build fails
+ * (`failed` tells the error) and leaves `invalid` INVALID; once the duplicates are gone, the next
+ * plan is `repair` (statement, transactional), it applies, and the plan after it is empty.
+ */
+async function failThenRepair(desiredSql: string, failed: (error: ApplyFailure) => boolean, invalid: string, repair: [string, boolean][]): Promise<void> {
+  const url = await server.createDatabase();
+  await server.query(url, `CREATE TABLE accounts (id int PRIMARY KEY, code text); INSERT INTO accounts SELECT g, 'c' || (g % 50) FROM generate_series(1, 1000) g;`);
+  const target = poolFor(url);
+  const desired = await shadowState(desiredSql);
+
+  await assert.rejects(apply(target, desired, true), (error: unknown) => error instanceof ApplyFailure && failed(error));
+  assert.deepEqual(await invalidIndexes(target), [invalid]);
+
+  await server.query(url, `DELETE FROM accounts WHERE id > 50`);
+  const planned = await plan(target, desired, true);
+  assert.deepEqual(planned.changes.map((change) => [change.sql, change.transactional]), repair);
+  await applyPlan(planned, target, { desired, planOptions: { online: true } });
+  assert.deepEqual(await invalidIndexes(target), []);
+  assert.deepEqual((await plan(target, desired, true)).changes, []);
+}
 
 describe('UNIQUE and PRIMARY KEY added online', () => {
   test('each through its own concurrent index build, then ADD CONSTRAINT … USING INDEX; the key columns NOT NULL through a validated CHECK', async () => {
@@ -221,27 +232,16 @@ describe('UNIQUE and PRIMARY KEY added online', () => {
   });
 
   test('a UNIQUE constraint whose concurrent build met duplicates leaves an INVALID index; once they are fixed, the next run rebuilds it and attaches it', async () => {
-    const url = await server.createDatabase();
-    await server.query(url, `CREATE TABLE accounts (id int PRIMARY KEY, code text); INSERT INTO accounts SELECT g, 'c' || (g % 50) FROM generate_series(1, 1000) g;`);
-    const target = poolFor(url);
-    const desired = await shadowState(`CREATE TABLE accounts (id int PRIMARY KEY, code text CONSTRAINT accounts_code_key UNIQUE);`);
-
-    await assert.rejects(apply(target, desired, true), (error: unknown) => error instanceof ApplyFailure && error.code === '23505' && !error.inDoubt && error.details.table === 'public.accounts' && error.details.invalidIndex === 'public.accounts_code_key');
-    assert.deepEqual(await invalidIndexes(target), ['public.accounts_code_key']);
-
-    await server.query(url, `DELETE FROM accounts WHERE id > 50`);
-    const repair = await plan(target, desired, true);
-    assert.deepEqual(
-      repair.changes.map((change) => [change.sql, change.transactional]),
+    await failThenRepair(
+      `CREATE TABLE accounts (id int PRIMARY KEY, code text CONSTRAINT accounts_code_key UNIQUE);`,
+      (error) => error.code === '23505' && !error.inDoubt && error.details.table === 'public.accounts' && error.details.invalidIndex === 'public.accounts_code_key',
+      'public.accounts_code_key',
       [
         ['DROP INDEX CONCURRENTLY "public"."accounts_code_key"', false],
         ['CREATE UNIQUE INDEX CONCURRENTLY "accounts_code_key" ON "public"."accounts" USING btree ("code")', false],
         ['ALTER TABLE "public"."accounts" ADD CONSTRAINT "accounts_code_key" UNIQUE USING INDEX "accounts_code_key"', true],
       ],
     );
-    await applyPlan(repair, target, { desired, planOptions: { online: true } });
-    assert.deepEqual(await invalidIndexes(target), []);
-    assert.deepEqual((await plan(target, desired, true)).changes, []);
   });
 });
 
